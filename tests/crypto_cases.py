@@ -372,6 +372,10 @@ IMPLEMENTATIONS = (
 _QEMU_BATCH_BYTES = 8000
 
 
+_FALLBACK = "mpota.crypto.ed25519_fallback"
+_REPORT_SHA512_SOURCE = "import mpota.crypto.sha512_source as _src\nprint('impl python', _src.SOURCE)\n"
+
+
 def require_natmod():
     mpy = NATMOD_X64_DIR / "ed25519.mpy"
     assert mpy.is_file(), "{} is missing: run make natmod ARCH=x64".format(mpy)
@@ -399,12 +403,22 @@ def run_on(impl, cases, request, tmp_path, prelude=""):
     """Verdict string for `cases` on one implementation, one process per call
     (one run per batch on the board). `request` is pytest's, so that only the
     targets in use get started. `prelude` is code run before the runner."""
-    if impl == "qemu-m3":
+    if impl in ("qemu-m3", "fallback-qemu-m3"):
         board = request.getfixturevalue("qemu_m3")
         verdicts = []
         for batch in _qemu_batches(cases):
-            code = prelude + device_code("ed25519", encode_cases(batch))
-            verdicts.append(parse_output(board.run(code, timeout=120.0))[1])
+            if impl == "qemu-m3":
+                code = prelude + device_code("ed25519", encode_cases(batch))
+                verdicts.append(parse_output(board.run(code, timeout=120.0))[1])
+                continue
+            # The board's firmware has the C module, so call the fallback
+            # by name; its files and adafruit_hashlib are mounted from here.
+            require_circuitpython_lib()
+            code = prelude + _REPORT_SHA512_SOURCE + device_code(_FALLBACK, encode_cases(batch))
+            out = board.run(code, path=[FIRMWARE, CIRCUITPYTHON_LIB], timeout=300.0)
+            impl_line, batch_verdicts = parse_output(out)
+            assert impl_line == ("python", "adafruit_hashlib"), impl_line
+            verdicts.append(batch_verdicts)
         return "".join(verdicts)
     stream = tmp_path / "cases-{}.bin".format(impl)
     stream.write_bytes(encode_cases(cases))

@@ -87,3 +87,14 @@ def test_truncated_or_overlong_key_or_signature_raises_value_error(impl, request
     cases += [("signature of {} bytes".format(n), pk, (sig * 3)[:n], msg) for n in (0, 32, 63, 65, 128)]
     cases.append(("both wrong", pk[:31], sig[:63], msg))
     _check(impl, cases, "V" * len(cases), request, tmp_path)
+
+
+def test_fallback_gives_libsodiums_verdicts_on_a_cortex_m3_board(request, tmp_path):
+    # The fallback on a microcontroller's interpreter and heap (~190 KB),
+    # SHA-512 from adafruit_hashlib as on CircuitPython. A sample: it is slow.
+    rfc, _ = cc.rfc8032_cases()
+    cases = rfc + cc.speccheck_cases() + cc.differential_cases()[:20]
+    cases.append(("short key", rfc[0][1][:31], rfc[0][2], rfc[0][3]))
+    got = cc.run_on("fallback-qemu-m3", cases, request, tmp_path)
+    report = cc.disagreements(cases, got, cc.reference_verdicts(cases))
+    assert not report, report

@@ -1,8 +1,9 @@
 # Verifies a stream of Ed25519 cases on a target and prints the verdicts.
 #
 # The test prepends two names before this text:
-#   MODULE: 'ed25519' (the C module, built in or a native .mpy) or
-#           'mpota.crypto' (picks the C module or the pure-Python fallback)
+#   MODULE: the module whose verify() to call: 'ed25519' (the C module,
+#           built in or a native .mpy), 'mpota.crypto' (picks the C module
+#           or the fallback) or 'mpota.crypto.ed25519_fallback'.
 #   SOURCE: path of a case file, or bytes holding the cases (boards
 #           without a filesystem)
 # A case is: key length (1 byte), signature length (1 byte), message
@@ -11,14 +12,11 @@
 # line with a character per case: '1' accepted, '0' rejected, 'V' ValueError.
 # Any other exception escapes, so the test sees it.
 
-import sys
-
-if MODULE == "mpota.crypto":
-    import mpota.crypto as _mod
-
+_mod = __import__(MODULE)
+for _part in MODULE.split(".")[1:]:
+    _mod = getattr(_mod, _part)
+if hasattr(_mod, "IMPLEMENTATION"):
     print("impl", _mod.IMPLEMENTATION, _mod.SHA512_SOURCE)
-else:
-    import ed25519 as _mod
 
 
 def _run(stream, verify):

@@ -17,35 +17,32 @@ crypto_sign_verify_detached, on every input):
 
 from .sha512_source import sha512
 
-_P = (1 << 255) - 19
-_L = (1 << 252) + 27742317777372353535851937790883648493
-_D = 0x52036CEE2B6FFE738CC740797779E89800700A4D4141D8AB75EB4DCA135978A3
-_D2 = (2 * _D) % _P
-_SQRT_M1 = 0x2B8324804FC1DF0B2B4D00993DFBD7A72F431806AD2FE478C4EE1B274A0EA0B0
-_BX = 0x216936D3CD6E53FEC0A4E231FDD6DC5C692CC7609525A7B2C9562D608F25D51A
-_BY = 0x6666666666666666666666666666666666666666666666666666666666666658
-_Y_MASK = (1 << 255) - 1
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+
+_P = const((1 << 255) - 19)
+_L = const((1 << 252) + 27742317777372353535851937790883648493)
+_D = const(0x52036CEE2B6FFE738CC740797779E89800700A4D4141D8AB75EB4DCA135978A3)
+_D2 = const((2 * _D) % _P)
+_SQRT_M1 = const(0x2B8324804FC1DF0B2B4D00993DFBD7A72F431806AD2FE478C4EE1B274A0EA0B0)
+_BX = const(0x216936D3CD6E53FEC0A4E231FDD6DC5C692CC7609525A7B2C9562D608F25D51A)
+_BY = const(0x6666666666666666666666666666666666666666666666666666666666666658)
+_Y_MASK = const((1 << 255) - 1)
 
 # y values (sign bit ignored) of the encodings libsodium treats as small
 # order: 0, 1, the two order-8 points, p-1, and the non-canonical p and p+1.
-_Y8 = 0x05FC536D880238B13933C6D305ACDFD5F098EFF289F4C345B027B2C28F95E826
+_Y8 = const(0x05FC536D880238B13933C6D305ACDFD5F098EFF289F4C345B027B2C28F95E826)
 _SMALL_ORDER_Y = (0, 1, _Y8, _P - _Y8, _P - 1, _P, _P + 1)
 
 # wNAF widths: -A gets 2^(5-2) = 8 odd multiples per verify; B's 2^(6-2) = 16
 # odd multiples are computed once and kept.
-_W_A = 5
-_W_B = 6
-
-
-def _has_pow3():
-    # Some ports build without 3-argument pow.
-    try:
-        return pow(2, 3, 5) == 3
-    except (NotImplementedError, TypeError):
-        return False
-
-
-_POW3 = _has_pow3()
+_W_A = const(5)
+_W_B = const(6)
 
 
 def _sqn(x, n):
@@ -72,17 +69,18 @@ def _pow_2_250_m1(x):
     return _sqn(e200, 50) * e50 % p
 
 
+# Exponentiations use addition chains rather than pow(x, e, p): some ports
+# lack 3-argument pow, and where it exists (MicroPython's square-and-multiply,
+# CPython's) it measured slower than these chains.
+
+
 def _pow_p58(x):
     # x^((p - 5) / 8) = x^(2^252 - 3) = (x^(2^250 - 1))^4 * x
-    if _POW3:
-        return pow(x, (_P - 5) >> 3, _P)
     return _sqn(_pow_2_250_m1(x), 2) * x % _P
 
 
 def _inv(x):
     # x^(p - 2) = (x^(2^250 - 1))^(2^5) * x^11
-    if _POW3:
-        return pow(x, _P - 2, _P)
     p = _P
     x2 = x * x % p
     x11 = _sqn(x2, 2) * x2 % p * x % p
