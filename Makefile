@@ -1,0 +1,120 @@
+# mpota: `make demo` and `make test` are the two commands; each sets up what
+# it needs first. Everything built lands in build/ (git-ignored).
+#
+#   make setup        Debian packages, MicroPython's source, build/venv,
+#                     build/circuitpython-lib, mpy-cross
+#   make unix         build/unix/micropython, with our C module
+#   make unix-stock   build/unix-stock/micropython, without it
+#   make qemu         build/qemu-m3/firmware.elf (Cortex-M3, mps2-an385)
+#   make qemu-m0      build/qemu-m0/firmware.elf (Cortex-M0, microbit)
+#   make natmod [ARCH=x64|armv6m|armv7m|armv7emsp]
+#                     build/natmod/<arch>/ed25519.mpy (all four without ARCH)
+#   make test         all of the above, then the test suite
+#   make clean        remove the builds (keeps the venv and MicroPython's source)
+
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+BUILD := $(ROOT)/build
+MPY_DIR := $(BUILD)/micropython
+VENV := $(BUILD)/venv
+PYTHON := $(VENV)/bin/python
+MPY_CROSS := $(BUILD)/mpy-cross/mpy-cross
+CPY_LIB := $(BUILD)/circuitpython-lib
+CMOD := $(ROOT)/firmware/cmod
+
+VENV_STAMP := $(VENV)/.mpota-installed
+CPY_STAMP := $(CPY_LIB)/.mpota-installed
+
+# What tools/mpy_ld.py needs to link native modules (`ar` reads libgcc.a).
+MPY_LD_DEPS := pyelftools ar
+CPY_PACKAGES := adafruit-circuitpython-hashlib
+
+NATMOD_ARCHS := x64 armv6m armv7m armv7emsp
+# Set on the command line to build one; an ARCH in the environment is ignored.
+ARCH := $(NATMOD_ARCHS)
+
+UNIX_VARS := VARIANT=standard PROG=micropython \
+	MICROPY_SSL_AXTLS=0 MICROPY_SSL_MBEDTLS=1 MICROPY_PY_BTREE=0 \
+	FROZEN_MANIFEST=$(ROOT)/boards/unix/manifest.py MICROPY_MPYCROSS=$(MPY_CROSS)
+QEMU_VARS := USER_C_MODULES=$(CMOD) MICROPY_MPYCROSS=$(MPY_CROSS)
+QEMU_TRACK := $(wildcard $(ROOT)/boards/qemu/*.mk)
+
+# The sub-builds run their own make with their own -j.
+BUILD_PORT := MAKEFLAGS= $(ROOT)/scripts/build-port.sh
+
+.PHONY: all setup system venv circuitpython-lib unix unix-stock qemu qemu-m0 \
+	natmod builds test demo clean distclean
+
+all: builds
+
+setup: system $(VENV_STAMP) $(CPY_STAMP) $(MPY_CROSS)
+
+# Quick when done: the script checks its packages and returns.
+system:
+	@$(ROOT)/scripts/setup-system.sh
+
+$(VENV_STAMP): $(ROOT)/pyproject.toml | system
+	@echo "setup: python venv in build/venv"
+	@test -x $(PYTHON) || python3 -m venv $(VENV)
+	@$(PYTHON) -m pip install -q --disable-pip-version-check -e '$(ROOT)[dev]' $(MPY_LD_DEPS) >$(VENV).log 2>&1 \
+		|| { tail -n 30 $(VENV).log; echo "setup: pip install failed (log: $(VENV).log)"; exit 1; }
+	@touch $@
+
+# Pure-Python CircuitPython libraries for the tests of the CircuitPython
+# path; --no-deps keeps out Blinka, whose CPython shims would shadow
+# MicroPython modules on MICROPYPATH.
+$(CPY_STAMP): $(VENV_STAMP)
+	@echo "setup: $(CPY_PACKAGES) in build/circuitpython-lib"
+	@rm -rf $(CPY_LIB)
+	@$(PYTHON) -m pip install -q --disable-pip-version-check --no-deps --no-compile \
+		--target $(CPY_LIB) $(CPY_PACKAGES) >$(CPY_LIB).log 2>&1 \
+		|| { tail -n 30 $(CPY_LIB).log; echo "setup: pip install failed (log: $(CPY_LIB).log)"; exit 1; }
+	@touch $@
+
+# Needed to freeze Python code into the firmware.
+$(MPY_CROSS): | system
+	@echo "build: mpy-cross"
+	@MAKEFLAGS= $(MAKE) -j$$(nproc) -C $(MPY_DIR)/mpy-cross BUILD=$(BUILD)/mpy-cross >$(BUILD)/mpy-cross.log 2>&1 \
+		|| { tail -n 30 $(BUILD)/mpy-cross.log; echo "build: mpy-cross FAILED"; exit 1; }
+
+unix: setup
+	@$(BUILD_PORT) unix unix $(BUILD)/unix $(BUILD)/unix/micropython \
+		$(UNIX_VARS) USER_C_MODULES=$(CMOD)
+
+unix-stock: setup
+	@$(BUILD_PORT) unix-stock unix $(BUILD)/unix-stock $(BUILD)/unix-stock/micropython \
+		$(UNIX_VARS)
+
+qemu: setup
+	@TRACK="$(QEMU_TRACK) $(ROOT)/boards/QEMU_M3/mpconfigboard.mk" \
+		$(BUILD_PORT) qemu-m3 qemu $(BUILD)/qemu-m3 $(BUILD)/qemu-m3/firmware.elf \
+		BOARD=QEMU_M3 BOARD_DIR=$(ROOT)/boards/QEMU_M3 $(QEMU_VARS)
+
+qemu-m0: setup
+	@TRACK="$(QEMU_TRACK) $(ROOT)/boards/QEMU_M0/mpconfigboard.mk" \
+		$(BUILD_PORT) qemu-m0 qemu $(BUILD)/qemu-m0 $(BUILD)/qemu-m0/firmware.elf \
+		BOARD=QEMU_M0 BOARD_DIR=$(ROOT)/boards/QEMU_M0 $(QEMU_VARS)
+
+natmod: setup
+	@for arch in $(ARCH); do \
+		log=$(BUILD)/natmod/$$arch.log; mkdir -p $(BUILD)/natmod; \
+		MAKEFLAGS= $(MAKE) -C $(CMOD)/ed25519/natmod ARCH=$$arch PYTHON=$(PYTHON) \
+			MPY_DIR=$(MPY_DIR) OUT=$(BUILD)/natmod/$$arch >$$log 2>&1 \
+			|| { tail -n 30 $$log; echo "build: natmod $$arch FAILED (log: $$log)"; exit 1; }; \
+		echo "build: natmod $$arch -> build/natmod/$$arch/ed25519.mpy"; \
+	done
+
+builds: unix unix-stock qemu qemu-m0 natmod
+
+test: builds
+	@echo "test: pytest tests/"
+	@cd $(ROOT) && $(PYTHON) -m pytest -q tests/
+
+demo: unix
+	@$(PYTHON) $(ROOT)/scripts/demo.py
+
+clean:
+	rm -rf $(BUILD)/unix $(BUILD)/unix-stock $(BUILD)/qemu-m3 $(BUILD)/qemu-m0 \
+		$(BUILD)/natmod $(BUILD)/mpy-cross $(BUILD)/*.log $(BUILD)/*.config
+
+distclean:
+	rm -rf $(BUILD)

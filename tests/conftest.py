@@ -1,0 +1,38 @@
+"""Session-wide targets: the MicroPython builds the tests run code on.
+
+A missing build is a failure, never a skip: the message says to run
+`make test`, which builds everything first.
+"""
+
+import pytest
+
+import targets
+
+
+def _built(target):
+    try:
+        target.check()
+    except targets.TargetMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    return target
+
+
+@pytest.fixture(scope="session")
+def unix_target():
+    return _built(targets.unix())
+
+
+@pytest.fixture(scope="session")
+def unix_stock_target():
+    return _built(targets.unix_stock())
+
+
+@pytest.fixture(scope="session")
+def qemu_m3():
+    """The Cortex-M3 board, booted once for the session and always stopped."""
+    board = _built(targets.qemu_m3())
+    board.start()
+    try:
+        yield board
+    finally:
+        board.stop()
