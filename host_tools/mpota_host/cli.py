@@ -1,0 +1,359 @@
+"""`mpota`: make keys, manage the trust root, sign, verify and inspect
+update bundles. One command table, one error type, one exit path."""
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+
+from mpota.bundle import directory, trust
+from mpota.bundle import format as F
+from mpota.bundle.error import BundleError
+
+from . import apppack, keys, roots, timefmt, writer
+from . import inspect as inspect_mod
+from .errors import CommandError
+from .progress import Progress
+from .signer import open_signers
+
+
+def _signer_options(p, required=True):
+    p.add_argument("-k", "--key", action="append", required=required, metavar="KEY",
+                   help="signing key: a NAME.key file or a pkcs11: URI (RFC 7512); repeat for several")
+    p.add_argument("--passphrase-env", metavar="VAR",
+                   help="environment variable holding the passphrase of encrypted key files")
+    p.add_argument("--pin-env", metavar="VAR",
+                   help="environment variable holding the PKCS#11 user PIN (else the URI's pin-value)")
+    p.add_argument("--pkcs11-module", metavar="PATH",
+                   help="PKCS#11 module (else $MPOTA_PKCS11_MODULE, else SoftHSM2's)")
+
+
+def _signers(args):
+    return open_signers(args.key, passphrase_env=args.passphrase_env,
+                        pin_env=args.pin_env, pkcs11_module=args.pkcs11_module)
+
+
+def _read(path, limit=F.MAX_DOC + 1):
+    try:
+        with open(path, "rb") as f:
+            return f.read(limit)
+    except OSError as e:
+        raise CommandError("cannot read {}: {}".format(path, e.strerror))
+
+
+def _write(path, data):
+    tmp = path + ".tmp"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError as e:
+        raise CommandError("cannot write {}: {}".format(path, e.strerror))
+
+
+def _time(text):
+    return None if text is None else timefmt.parse(text)
+
+
+# keygen / pubkey
+
+def cmd_keygen(args):
+    passphrase = keys.passphrase_from(args.passphrase_env, args.ask_passphrase, confirm=True)
+    key_path, pub_path, raw = keys.write_keypair(args.name, passphrase, args.force)
+    print("wrote {} and {} (key id {})".format(key_path, pub_path, keys.key_id_hex(raw)))
+
+
+def cmd_pubkey(args):
+    (signer,) = _signers(args)
+    if args.output:
+        _write(args.output, keys.public_pem(signer.public))
+    else:
+        sys.stdout.write(keys.public_pem(signer.public).decode())
+    print("key id {}".format(keys.key_id_hex(signer.public)), file=sys.stderr)
+
+
+# root
+
+def _root_keys(paths):
+    return [keys.load_public(p) for p in paths or ()]
+
+
+def _finish_root(args, doc):
+    if args.key:
+        doc = roots.add_signatures(doc, _signers(args))
+    _write(args.output, doc)
+    r = roots.parse(doc)
+    print("wrote {}: root version {}, {} of {} root keys, {} of {} update keys, {} signatures".format(
+        args.output, r.version, r.root_threshold, len(r.root_keys), r.update_threshold,
+        len(r.update_keys), len(roots.signature_ids(doc))))
+
+
+def cmd_root_init(args):
+    params = roots.RootParams(1, _root_keys(args.root_key), args.root_threshold,
+                              _root_keys(args.update_key), args.update_threshold,
+                              _time(args.expires))
+    _finish_root(args, roots.build(params))
+
+
+def cmd_root_rotate(args):
+    old = roots.parse(_read(args.current))
+    p = roots.params_of(old)
+    p.version = old.version + 1
+    if args.root_key:
+        p.root_keys = _root_keys(args.root_key)
+    if args.update_key:
+        p.update_keys = _root_keys(args.update_key)
+    if args.root_threshold:
+        p.root_threshold = args.root_threshold
+    if args.update_threshold:
+        p.update_threshold = args.update_threshold
+    if args.expires:
+        p.expires = _time(args.expires)
+    if args.no_expiry:
+        p.expires = None
+    _finish_root(args, roots.build(p))
+
+
+def cmd_root_sign(args):
+    args.output = args.output or args.root
+    _finish_root(args, _read(args.root))
+
+
+def cmd_root_show(args):
+    doc = _read(args.root)
+    r = roots.parse(doc)
+    trusted = roots.chain(_read(args.trust), [doc]) if args.trust else trust.load_root(doc)
+    sig_ids = [k.hex() for k in roots.signature_ids(doc)]
+    info = {"version": r.version,
+            "root_keys": [k.hex() for k in r.root_ids], "root_threshold": r.root_threshold,
+            "update_keys": [k.hex() for k in r.update_ids], "update_threshold": r.update_threshold,
+            "expires": r.expires, "signatures": sig_ids,
+            "accepted": "rotation from version {}".format(trusted.version - 1) if args.trust
+            else "self-signed by a threshold of its root keys"}
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return
+    print("root version {}, expires {}".format(r.version, timefmt.show(r.expires)))
+    print("root keys ({} of {}): {}".format(r.root_threshold, len(r.root_keys), ", ".join(info["root_keys"])))
+    print("update keys ({} of {}): {}".format(r.update_threshold, len(r.update_keys), ", ".join(info["update_keys"])))
+    print("signatures: {}".format(", ".join(sig_ids) or "none"))
+    print("accepted: {}".format(info["accepted"]))
+
+
+# sign / cosign
+
+def cmd_sign(args):
+    params = writer.Params(
+        device_class=args.device_class, version=args.version,
+        security_counter=args.security_counter,
+        sequence=int(time.time()) if args.sequence is None else args.sequence,
+        product=args.product, hw_revs=args.hw_rev or [], target=args.target,
+        label=args.label or "", expires=_time(args.expires), min_agent=args.min_agent,
+        chunk_size=args.chunk_size, compress=args.compress, window_bits=args.window_bits)
+    signers = _signers(args)
+    published = [_read(p) for p in args.root or ()]
+    progress = Progress("signing", True if args.progress else None)
+    with tempfile.TemporaryDirectory() as tmp:
+        image = args.image
+        if os.path.isdir(image):
+            if args.target != "app":
+                raise CommandError("{} is a directory: app images need --target app".format(image))
+            image = os.path.join(tmp, "app.tar")
+            _write(image, apppack.pack(args.image))
+        doc = writer.write_bundle(image, args.output, params, signers, force=args.force,
+                                  roots=published, progress=progress)
+    m = F.manifest(doc, F.frame(doc, F.DOC_MANIFEST))
+    print("wrote {}: {} bytes in {} chunks, version {}, security counter {}, {} signatures".format(
+        args.output, m.image_size, m.chunk_count(), m.version, m.security_counter, len(args.key)))
+
+
+def cmd_cosign(args):
+    doc = writer.cosign(args.bundle, _signers(args))
+    print("{}: manifest now has {} signatures".format(args.bundle, doc[F.frame(doc, F.DOC_MANIFEST)]))
+
+
+# verify / inspect
+
+def _trust(path, later):
+    data = _read(path)
+    if data.startswith(F.MAGIC.to_bytes(4, "big")):
+        root = trust.load_root(data)
+    elif b"PUBLIC KEY" in data or b"PRIVATE KEY" in data:
+        if later:
+            raise CommandError("--root needs a root document as --trust, not a key")
+        return trust.key_root(keys.load_public(path))
+    else:
+        raise CommandError("{}: neither a root document nor a PEM public key".format(path))
+    for p in later or ():
+        root = trust.rotate(root, _read(p))
+    return root
+
+
+def cmd_verify(args):
+    root = _trust(args.trust, args.root)
+    root = directory.newest_root(args.bundle, root)
+    now = int(time.time()) if args.at is None else timefmt.parse(args.at)
+    progress = Progress("verifying", True if args.progress else None)
+    policy = {"now": now, "device_class": args.device_class, "product": args.product,
+              "hw_rev": args.hw_rev,
+              "target": writer.TARGETS[args.target] if args.target else None}
+    m = directory.verify(args.bundle, root, progress=progress, **policy)
+    print("OK {}: {}/{} {} version {}{}, security counter {}, sequence {}, {} bytes in {} chunks, "
+          "signed by {} of {} update keys ({}){}".format(
+              args.bundle, m.product, m.device_class,
+              "firmware" if m.target == F.TARGET_FIRMWARE else "app", m.version,
+              " ({})".format(m.label) if m.label else "", m.security_counter, m.sequence,
+              m.image_size, m.chunk_count(), len(m.signers), len(root.update_keys),
+              ", ".join(k.hex() for k in m.signers),
+              ", root version {}".format(root.version) if root.version else ""))
+
+
+def cmd_inspect(args):
+    info = inspect_mod.describe(args.bundle)
+    print(json.dumps(info, indent=2) if args.json else inspect_mod.text(info))
+
+
+def _parser():
+    p = argparse.ArgumentParser(prog="mpota", description="Make keys, manage the trust root, sign, verify and inspect mpota update bundles.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    c = sub.add_parser("keygen", help="make an Ed25519 key pair NAME.key / NAME.pub",
+                       description="Write NAME.key (PKCS#8 PEM, mode 0600) and NAME.pub.")
+    c.add_argument("name", metavar="NAME", help="path prefix of the two files")
+    c.add_argument("--passphrase-env", metavar="VAR", help="encrypt NAME.key with the passphrase in $VAR")
+    c.add_argument("--ask-passphrase", action="store_true", help="encrypt NAME.key, asking for a passphrase")
+    c.add_argument("--force", action="store_true", help="replace existing files")
+    c.set_defaults(run=cmd_keygen)
+
+    c = sub.add_parser("pubkey", help="write the public key of a key file or PKCS#11 key",
+                       description="Export the public key of KEY as PEM (e.g. for a key held in an HSM).")
+    _signer_options(c)
+    c.add_argument("-o", "--output", metavar="FILE.pub", help="write here instead of stdout")
+    c.set_defaults(run=cmd_pubkey)
+
+    _root_parser(sub)
+
+    c = sub.add_parser("sign", help="make a signed bundle from an image",
+                       description="Cut IMAGE into chunks, write them and the chunk table to "
+                                   "BUNDLE_DIR and sign the manifest with every -k key.")
+    c.add_argument("image", metavar="IMAGE", help="firmware image file, or a directory with --target app")
+    _signer_options(c)
+    c.add_argument("-o", "--output", required=True, metavar="BUNDLE_DIR", help="bundle directory to write")
+    c.add_argument("--version", type=int, required=True, help="version: a monotonic integer")
+    c.add_argument("--label", help="free-form version label, e.g. 1.4.2")
+    c.add_argument("--security-counter", type=int, required=True, metavar="N",
+                   help="anti-rollback counter: devices refuse bundles below their stored counter")
+    c.add_argument("--device-class", required=True, metavar="CLASS", help="device class the bundle is for")
+    c.add_argument("--product", default="mpota", help="product name (default: mpota)")
+    c.add_argument("--hw-rev", action="append", metavar="REV", help="hardware revision it fits; repeat (default: any)")
+    c.add_argument("--target", choices=sorted(writer.TARGETS), default="firmware",
+                   help="firmware partition image, or app image (default: firmware)")
+    c.add_argument("--sequence", type=int, help="replay-protection sequence number (default: now, Unix seconds)")
+    c.add_argument("--expires", metavar="TIME", help="expiry: ISO 8601 (UTC) or +30d, +12h")
+    c.add_argument("--min-agent-version", dest="min_agent", type=int, default=0, metavar="N",
+                   help="lowest agent version that may install it (default: 0)")
+    c.add_argument("--chunk-size", type=int, default=4096, metavar="BYTES",
+                   help="power of two, 256 to 1048576 (default: 4096)")
+    c.add_argument("--compress", choices=sorted(writer.CODECS), default="none",
+                   help="per-chunk raw deflate where it makes the chunk smaller (default: none)")
+    c.add_argument("--window-bits", type=int, default=12, metavar="N",
+                   help="deflate window, 9 to 15; devices need 2**N bytes to inflate (default: 12)")
+    c.add_argument("--root", action="append", metavar="ROOT", help="publish this root document in the bundle (roots/<version>)")
+    c.add_argument("--force", action="store_true", help="replace a bundle already in BUNDLE_DIR")
+    c.add_argument("--progress", action="store_true", help="show progress even when stderr is not a terminal")
+    c.set_defaults(run=cmd_sign)
+
+    c = sub.add_parser("cosign", help="add signatures to a bundle's manifest",
+                       description="Add the signature of each -k key to BUNDLE_DIR/manifest (k-of-n signing).")
+    c.add_argument("bundle", metavar="BUNDLE_DIR")
+    _signer_options(c)
+    c.set_defaults(run=cmd_cosign)
+
+    c = sub.add_parser("verify", help="check a bundle as a device would",
+                       description="Check BUNDLE_DIR against a trust root or a public key: signatures, "
+                                   "threshold, device facts, the chunk table and every chunk. Exit 0 "
+                                   "with a one-line summary, or 1 with the reason.")
+    c.add_argument("bundle", metavar="BUNDLE_DIR")
+    c.add_argument("--trust", required=True, metavar="ROOT_OR_PUB", help="root document, or one update key's .pub")
+    c.add_argument("--root", action="append", metavar="ROOT",
+                   help="root rotation to apply after --trust, in order; repeat (roots/ in the bundle are applied too)")
+    c.add_argument("--device-class", metavar="CLASS", help="refuse bundles for another device class")
+    c.add_argument("--product", help="refuse bundles for another product")
+    c.add_argument("--hw-rev", metavar="REV", help="refuse bundles that do not fit this hardware revision")
+    c.add_argument("--target", choices=sorted(writer.TARGETS), help="refuse bundles for the other target")
+    c.add_argument("--at", metavar="TIME", help="judge expiry at TIME instead of now (ISO 8601)")
+    c.add_argument("--progress", action="store_true", help="show progress even when stderr is not a terminal")
+    c.set_defaults(run=cmd_verify)
+
+    c = sub.add_parser("inspect", help="show a bundle's manifest",
+                       description="Print the manifest of BUNDLE_DIR (not a verification).")
+    c.add_argument("bundle", metavar="BUNDLE_DIR")
+    c.add_argument("--json", action="store_true", help="print JSON")
+    c.set_defaults(run=cmd_inspect)
+    return p
+
+
+def _root_parser(sub):
+    r = sub.add_parser("root", help="create, rotate, sign and show the trust root",
+                       description="The trust root lists root keys (they sign roots) and update keys "
+                                   "(they sign manifests), each with a threshold.")
+    rsub = r.add_subparsers(dest="root_command", metavar="ROOT_COMMAND", required=True)
+
+    def keys_and_thresholds(c, required):
+        c.add_argument("--root-key", action="append", required=required, metavar="PUB", help="root public key; repeat")
+        c.add_argument("--root-threshold", type=int, required=required, metavar="K", help="root signatures needed")
+        c.add_argument("--update-key", action="append", required=required, metavar="PUB", help="update public key; repeat")
+        c.add_argument("--update-threshold", type=int, required=required, metavar="K", help="manifest signatures needed")
+        c.add_argument("--expires", metavar="TIME", help="expiry: ISO 8601 (UTC) or +365d")
+        c.add_argument("-o", "--output", required=True, metavar="ROOT", help="root document to write")
+        _signer_options(c, required=False)
+
+    c = rsub.add_parser("init", help="create root version 1",
+                        description="Create root version 1; sign it now with -k or later with `root sign`.")
+    keys_and_thresholds(c, True)
+    c.set_defaults(run=cmd_root_init)
+
+    c = rsub.add_parser("rotate", help="create the next root version",
+                        description="Create version N+1 of CURRENT_ROOT. Lists given replace the old ones "
+                                    "(leave a key out to revoke it). Devices accept it only when signed by "
+                                    "a threshold of the old root keys and of the new ones.")
+    c.add_argument("current", metavar="CURRENT_ROOT")
+    keys_and_thresholds(c, False)
+    c.add_argument("--no-expiry", action="store_true", help="drop the expiry")
+    c.set_defaults(run=cmd_root_rotate)
+
+    c = rsub.add_parser("sign", help="add signatures to a root document",
+                        description="Add the signature of each -k root key to ROOT (in place unless -o).")
+    c.add_argument("root", metavar="ROOT")
+    c.add_argument("-o", "--output", metavar="FILE", help="write here instead of over ROOT")
+    _signer_options(c)
+    c.set_defaults(run=cmd_root_sign)
+
+    c = rsub.add_parser("show", help="show and check a root document",
+                        description="Print ROOT and check it: self-signed, or with --trust a valid rotation from the previous root.")
+    c.add_argument("root", metavar="ROOT")
+    c.add_argument("--trust", metavar="PREVIOUS_ROOT", help="check ROOT as the rotation following this root")
+    c.add_argument("--json", action="store_true", help="print JSON")
+    c.set_defaults(run=cmd_root_show)
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    try:
+        args.run(args)
+    except CommandError as e:
+        print("mpota: {}".format(e), file=sys.stderr)
+        return 1
+    except BundleError as e:
+        print("mpota: refused: {}".format(e.reason), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("mpota: interrupted", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

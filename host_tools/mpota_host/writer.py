@@ -1,0 +1,205 @@
+"""Write a bundle directory (docs/FORMAT.md, "Layout"): cut the image into
+chunks, compress each where it helps, write them content-addressed, write
+the chunk table, then the signed manifest last, so a directory without a
+`manifest` is never mistaken for a finished bundle."""
+
+import hashlib
+import os
+import shutil
+import tempfile
+import zlib
+from dataclasses import dataclass, field as dc_field
+from typing import List, Optional
+
+from mpota.bundle import format as F
+
+from . import document as D
+from .errors import CommandError
+
+CODECS = {"none": F.CODEC_NONE, "deflate": F.CODEC_DEFLATE}
+TARGETS = {"firmware": F.TARGET_FIRMWARE, "app": F.TARGET_APP}
+
+
+@dataclass
+class Params:
+    device_class: str
+    version: int
+    security_counter: int
+    sequence: int
+    product: str = "mpota"
+    hw_revs: List[str] = dc_field(default_factory=list)
+    target: str = "firmware"
+    label: str = ""
+    expires: Optional[int] = None
+    min_agent: int = 0
+    chunk_size: int = 4096
+    compress: str = "none"
+    window_bits: int = 12
+
+
+def _check(params):
+    idents = [("--product", params.product, F.MAX_IDENT),
+              ("--device-class", params.device_class, F.MAX_IDENT)]
+    idents += [("--hw-rev", h, F.MAX_HW_REV) for h in params.hw_revs]
+    for opt, value, limit in idents:
+        if not 1 <= len(value) <= limit or not all(0x21 <= ord(c) <= 0x7E for c in value):
+            raise CommandError("{} {!r}: 1 to {} printable ASCII characters, no spaces".format(opt, value, limit))
+    if len(params.hw_revs) > F.MAX_HW_REVS or len(set(params.hw_revs)) != len(params.hw_revs):
+        raise CommandError("--hw-rev: at most {} distinct revisions".format(F.MAX_HW_REVS))
+    if len(params.label) > F.MAX_LABEL or not all(0x20 <= ord(c) <= 0x7E for c in params.label):
+        raise CommandError("--label: at most {} printable ASCII characters".format(F.MAX_LABEL))
+    cs = params.chunk_size
+    if cs & (cs - 1) or not F.MIN_CHUNK_SIZE <= cs <= F.MAX_CHUNK_SIZE:
+        raise CommandError("--chunk-size must be a power of two from {} to {}".format(F.MIN_CHUNK_SIZE, F.MAX_CHUNK_SIZE))
+    if not F.MIN_WINDOW_BITS <= params.window_bits <= F.MAX_WINDOW_BITS:
+        raise CommandError("--window-bits must be {} to {}".format(F.MIN_WINDOW_BITS, F.MAX_WINDOW_BITS))
+    if params.compress not in CODECS:
+        raise CommandError("--compress must be none or deflate")
+    if params.target not in TARGETS:
+        raise CommandError("--target must be firmware or app")
+
+
+def manifest_fields(params, image_size, image_sha, table_sha):
+    """The manifest's fields in the order the format requires."""
+    f = [D.text(F.T_PRODUCT, params.product), D.text(F.T_DEVICE_CLASS, params.device_class)]
+    f += [D.text(F.T_HW_REV, h) for h in params.hw_revs]
+    f.append(D.uint(F.T_TARGET, TARGETS[params.target], 1))
+    f.append(D.uint(F.T_VERSION, params.version, 4))
+    if params.label:
+        f.append(D.text(F.T_LABEL, params.label))
+    f.append(D.uint(F.T_SECURITY_COUNTER, params.security_counter, 4))
+    f.append(D.uint(F.T_SEQUENCE, params.sequence, 4))
+    if params.expires is not None:
+        f.append(D.uint(F.T_EXPIRES, params.expires, 8))
+    if params.min_agent:
+        f.append(D.uint(F.T_MIN_AGENT, params.min_agent, 4))
+    f.append(D.uint(F.T_IMAGE_SIZE, image_size, 4))
+    f.append(D.field(F.T_IMAGE_SHA256, image_sha))
+    f.append(D.uint(F.T_CHUNK_SIZE, params.chunk_size, 4))
+    f.append(D.field(F.T_TABLE_SHA256, table_sha))
+    if params.compress == "deflate":
+        f.append(D.uint(F.T_WINDOW_BITS, params.window_bits, 1))
+    return f
+
+
+def _compress(raw, window_bits):
+    c = zlib.compressobj(9, zlib.DEFLATED, -window_bits, 9)
+    return c.compress(raw) + c.flush()
+
+
+def entry(codec, stored, stored_sha, raw_sha):
+    return (bytes((codec, 0, 0, 0)) + len(stored).to_bytes(4, "big")
+            + stored_sha + raw_sha)
+
+
+def _put(path, data):
+    # Content-addressed: an existing file of that name already holds data.
+    if os.path.exists(path):
+        return
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def prepare_dir(out, force):
+    """Create `out`, or clear a previous bundle in it with --force."""
+    if os.path.isdir(out) and os.listdir(out):
+        if not force:
+            raise CommandError("{} is not empty (use --force to replace the bundle in it)".format(out))
+        for name in ("manifest", "table", "chunks", "roots"):
+            path = os.path.join(out, name)
+            if os.path.isdir(path):
+                shutil.rmtree(path)
+            elif os.path.exists(path):
+                os.remove(path)
+    os.makedirs(os.path.join(out, "chunks"), exist_ok=True)
+    os.makedirs(os.path.join(out, "table"), exist_ok=True)
+
+
+def _chunk(src, i, size, params, out, image_h):
+    # Read, hash, maybe compress and store chunk i; return its table entry.
+    raw = src.read(params.chunk_size)
+    if len(raw) != min(params.chunk_size, size - i * params.chunk_size):
+        raise CommandError("the image changed while it was read")
+    image_h.update(raw)
+    raw_sha = hashlib.sha256(raw).digest()
+    codec, stored, stored_sha = F.CODEC_NONE, raw, raw_sha
+    if params.compress == "deflate":
+        packed = _compress(raw, params.window_bits)
+        if len(packed) < len(raw):
+            codec, stored = F.CODEC_DEFLATE, packed
+            stored_sha = hashlib.sha256(packed).digest()
+    _put(os.path.join(out, "chunks", stored_sha.hex()), stored)
+    return entry(codec, stored, stored_sha, raw_sha)
+
+
+def write_bundle(image, out, params, signers, force=False, roots=(), progress=None):
+    """Write the bundle of the file `image` into directory `out`.
+
+    roots: root documents (bytes) to publish under roots/<version>.
+    Returns the manifest document as written.
+    """
+    _check(params)
+    if not signers:
+        raise CommandError("no signing key: give -k KEY")
+    try:
+        size = os.path.getsize(image)
+        if size > F.MAX_IMAGE_SIZE:
+            raise CommandError("{} is {} bytes, the format allows {}".format(image, size, F.MAX_IMAGE_SIZE))
+        src = open(image, "rb")
+    except OSError as e:
+        raise CommandError("cannot read {}: {}".format(image, e.strerror))
+    prepare_dir(out, force)
+    count = (size + params.chunk_size - 1) // params.chunk_size
+    image_h, table_h = hashlib.sha256(), hashlib.sha256()
+    table = tempfile.NamedTemporaryFile(dir=os.path.join(out, "table"), suffix=".tmp", delete=False)
+    try:
+        with src, table:
+            for i in range(count):
+                e = _chunk(src, i, size, params, out, image_h)
+                table.write(e)
+                table_h.update(e)
+                if progress:
+                    progress(i + 1, count)
+        table_sha = table_h.digest()
+        os.replace(table.name, os.path.join(out, "table", table_sha.hex()))
+    finally:
+        if os.path.exists(table.name):
+            os.remove(table.name)
+    for doc in roots:
+        publish_root(out, doc)
+    signed = D.unsigned(F.DOC_MANIFEST, manifest_fields(params, size, image_h.digest(), table_sha))
+    doc = D.assemble(signed, D.sign(signed, [], signers))
+    # The device parser must accept what we wrote.
+    F.manifest(doc, F.frame(doc, F.DOC_MANIFEST))
+    _put_manifest(out, doc)
+    return doc
+
+
+def publish_root(out, doc):
+    r = F.root(doc, F.frame(doc, F.DOC_ROOT))
+    os.makedirs(os.path.join(out, "roots"), exist_ok=True)
+    with open(os.path.join(out, "roots", str(r.version)), "wb") as f:
+        f.write(doc)
+
+
+def _put_manifest(out, doc):
+    tmp = os.path.join(out, "manifest.tmp")
+    with open(tmp, "wb") as f:
+        f.write(doc)
+    os.replace(tmp, os.path.join(out, "manifest"))
+
+
+def cosign(out, signers):
+    """Add signatures to the manifest of the bundle in `out`."""
+    path = os.path.join(out, "manifest")
+    try:
+        with open(path, "rb") as f:
+            doc = f.read(F.MAX_DOC + 1)
+    except OSError as e:
+        raise CommandError("cannot read {}: {}".format(path, e.strerror))
+    signed, sigs = D.split(doc, F.DOC_MANIFEST)
+    doc = D.assemble(signed, D.sign(signed, sigs, signers))
+    _put_manifest(out, doc)
+    return doc
