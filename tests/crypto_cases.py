@@ -311,10 +311,12 @@ def encode_cases(cases):
     return bytes(out)
 
 
-def device_code(module, source):
+def device_code(module, source, cases):
     """The case runner for a target: `source` is a file path or the bytes."""
     script = (DEVICE / "verify_cases.py").read_text()
-    return "MODULE = {!r}\nSOURCE = {!r}\n{}".format(module, str(source) if isinstance(source, Path) else source, script)
+    return "MODULE = {!r}\nSOURCE = {!r}\nMAX_MESSAGE = {}\n{}".format(
+        module, str(source) if isinstance(source, Path) else source, max(len(c[3]) for c in cases), script
+    )
 
 
 def parse_output(out):
@@ -408,13 +410,13 @@ def run_on(impl, cases, request, tmp_path, prelude=""):
         verdicts = []
         for batch in _qemu_batches(cases):
             if impl == "qemu-m3":
-                code = prelude + device_code("ed25519", encode_cases(batch))
+                code = prelude + device_code("ed25519", encode_cases(batch), batch)
                 verdicts.append(parse_output(board.run(code, timeout=120.0))[1])
                 continue
             # The board's firmware has the C module, so call the fallback
             # by name; its files and adafruit_hashlib are mounted from here.
             require_circuitpython_lib()
-            code = prelude + _REPORT_SHA512_SOURCE + device_code(_FALLBACK, encode_cases(batch))
+            code = prelude + _REPORT_SHA512_SOURCE + device_code(_FALLBACK, encode_cases(batch), batch)
             out = board.run(code, path=[FIRMWARE, CIRCUITPYTHON_LIB], timeout=300.0)
             impl_line, batch_verdicts = parse_output(out)
             assert impl_line == ("python", "adafruit_hashlib"), impl_line
@@ -423,22 +425,22 @@ def run_on(impl, cases, request, tmp_path, prelude=""):
     stream = tmp_path / "cases-{}.bin".format(impl)
     stream.write_bytes(encode_cases(cases))
     if impl == "unix-c":
-        code = prelude + device_code("ed25519", stream)
+        code = prelude + device_code("ed25519", stream, cases)
         return parse_output(request.getfixturevalue("unix_target").run(code))[1]
     if impl == "natmod-x64":
         require_natmod()
-        code = prelude + device_code("ed25519", stream)
+        code = prelude + device_code("ed25519", stream, cases)
         out = request.getfixturevalue("unix_stock_target").run(code, path=[NATMOD_X64_DIR])
         return parse_output(out)[1]
     if impl == "fallback-circuitpython":
         require_circuitpython_lib()
-        code = prelude + device_code("mpota.crypto", stream)
+        code = prelude + device_code("mpota.crypto", stream, cases)
         out = request.getfixturevalue("unix_stock_target").run(code, path=[FIRMWARE, CIRCUITPYTHON_LIB])
         impl_line, verdicts = parse_output(out)
         assert impl_line == ("python", "adafruit_hashlib"), impl_line
         return verdicts
     if impl == "fallback-cpython":
-        code = prelude + device_code("mpota.crypto", stream)
+        code = prelude + device_code("mpota.crypto", stream, cases)
         impl_line, verdicts = parse_output(run_cpython(code, path=[FIRMWARE]))
         assert impl_line == ("python", "hashlib"), impl_line
         return verdicts

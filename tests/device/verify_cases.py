@@ -6,6 +6,7 @@
 #           or the fallback) or 'mpota.crypto.ed25519_fallback'.
 #   SOURCE: path of a case file, or bytes holding the cases (boards
 #           without a filesystem)
+#   MAX_MESSAGE: length of the longest message, to size the buffer
 # A case is: key length (1 byte), signature length (1 byte), message
 # length (2 bytes, little-endian), then the key, signature and message.
 # Prints 'impl <IMPLEMENTATION> <SHA512_SOURCE>' for mpota.crypto, then one
@@ -24,7 +25,7 @@ def _run(stream, verify):
     head = bytearray(4)
     keybuf = memoryview(bytearray(255))
     sigbuf = memoryview(bytearray(255))
-    msgbuf = memoryview(bytearray(65535))
+    msgbuf = memoryview(bytearray(MAX_MESSAGE))
     out = []
     while stream.readinto(head) == 4:
         klen = head[0]
