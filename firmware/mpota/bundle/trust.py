@@ -37,7 +37,8 @@ def _signed_by(keys, ids, threshold, doc, signed):
         pos += F.SIG_ENTRY_SIZE
     if bad:
         raise BundleError("bad-signature")
-    if unknown:
+    if unknown and not good:
+        # Nothing but keys this root does not list (or has revoked).
         raise BundleError("unknown-key")
     raise BundleError("below-threshold")
 

@@ -1,0 +1,1 @@
+"""Helpers for the bundle and CLI tests (keys, roots, bundles, tampering)."""
