@@ -126,6 +126,7 @@ def test_flipped_key_id_leaves_its_signature_uncounted(bundle):
         bad[s + 1 + 72 * i] ^= 0x01
         put(bundle, bad)
         assert f.verdict(bundle, ROOT) == "below-threshold", i
+    bad = bytearray(doc)
     bad[s + 1] ^= 0x01
     bad[s + 1 + 72] ^= 0x01
     put(bundle, bad)
