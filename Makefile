@@ -96,11 +96,16 @@ qemu-m0: setup
 
 natmod: setup
 	@for arch in $(ARCH); do \
-		log=$(BUILD)/natmod/$$arch.log; mkdir -p $(BUILD)/natmod; \
+		out=$(BUILD)/natmod/$$arch; log=$$out.log; mkdir -p $$out; \
+		before=$$(stat -c %.9Y $$out/ed25519.mpy 2>/dev/null || echo none); \
 		MAKEFLAGS= $(MAKE) -C $(CMOD)/ed25519/natmod ARCH=$$arch PYTHON=$(PYTHON) \
-			MPY_DIR=$(MPY_DIR) OUT=$(BUILD)/natmod/$$arch >$$log 2>&1 \
+			MPY_DIR=$(MPY_DIR) OUT=$$out >$$log 2>&1 \
 			|| { tail -n 30 $$log; echo "build: natmod $$arch FAILED (log: $$log)"; exit 1; }; \
-		echo "build: natmod $$arch -> build/natmod/$$arch/ed25519.mpy"; \
+		if [ "$$before" = "$$(stat -c %.9Y $$out/ed25519.mpy)" ]; then \
+			echo "build: natmod $$arch up to date"; \
+		else \
+			echo "build: natmod $$arch -> build/natmod/$$arch/ed25519.mpy"; \
+		fi; \
 	done
 
 builds: unix unix-stock qemu qemu-m0 natmod

@@ -13,6 +13,7 @@ import re
 import select
 import shutil
 import signal
+import struct
 import subprocess
 import tempfile
 import threading
@@ -32,8 +33,8 @@ QEMU_BOARD_MK = ROOT / "boards" / "qemu" / "board.mk"
 # the user's ~/.micropython/lib is left out so results do not depend on it.
 _UNIX_BASE_PATH = (".frozen",)
 
-# Microseconds of guest time per executed instruction is 2**shift ns, so
-# shift 0 makes one guest microsecond exactly 1000 instructions.
+# Under `-icount shift=N` each instruction takes 2**N ns of guest time, so
+# shift 0 makes one guest microsecond (time.ticks_us) exactly 1000 instructions.
 ICOUNT_EXACT = 0
 
 # mpremote's mount hook waits for stdin with select.poll. The qemu port has
@@ -292,7 +293,7 @@ class QemuBoard(Target):
             if transport.mounted:
                 transport.umount_local()
                 transport.serial.timeout = _SERIAL_READ_TIMEOUT
-        except (TransportError, OSError) as exc:
+        except (TransportError, OSError, struct.error) as exc:
             # A board stuck in a loop does not answer Ctrl-C over this UART;
             # a fresh boot is the only way to get it back.
             watchdog.cancel()
