@@ -10,6 +10,7 @@
 #   make natmod [ARCH=x64|armv6m|armv7m|armv7emsp]
 #                     build/natmod/<arch>/ed25519.mpy (all four without ARCH)
 #   make test         all of the above, then the test suite
+#   make bench-crypto all of the above, then the verifier's speed and size
 #   make clean        remove the builds (keeps the venv and MicroPython's source)
 
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
@@ -41,8 +42,8 @@ QEMU_TRACK := $(wildcard $(ROOT)/boards/qemu/*.mk $(ROOT)/boards/qemu/*.h)
 # The sub-builds run their own make with their own -j.
 BUILD_PORT := MAKEFLAGS= $(ROOT)/scripts/build-port.sh
 
-.PHONY: all setup system venv circuitpython-lib unix unix-stock qemu qemu-m0 \
-	natmod builds test demo clean distclean
+.PHONY: all setup system unix unix-stock qemu qemu-m0 natmod builds test demo \
+	bench-crypto clean distclean
 
 all: builds
 
@@ -116,6 +117,10 @@ test: builds
 
 demo: unix
 	@$(PYTHON) $(ROOT)/scripts/demo.py
+
+# A benchmark, not a test: prints figures, written by tests/bench_crypto.py.
+bench-crypto: builds
+	@cd $(ROOT) && $(PYTHON) tests/bench_crypto.py
 
 clean:
 	rm -rf $(BUILD)/unix $(BUILD)/unix-stock $(BUILD)/qemu-m3 $(BUILD)/qemu-m0 \
