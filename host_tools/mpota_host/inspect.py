@@ -8,6 +8,7 @@ import hashlib
 import os
 
 from mpota.bundle import format as F
+from mpota.bundle.error import BundleError
 from mpota.bundle.table import Entry
 
 from . import document as D
@@ -70,7 +71,9 @@ def _table(bundle, m):
     e = Entry()
     for i in range(min(len(data) // F.ENTRY_SIZE, m.chunk_count())):
         e.buf[:] = data[i * F.ENTRY_SIZE:(i + 1) * F.ENTRY_SIZE]
-        if e.problem(m, i):
+        try:
+            e.load(m, i)
+        except BundleError:
             stats["problems"] += 1
             continue
         stats["stored_bytes"] += e.stored_len

@@ -46,6 +46,31 @@ class Expect:
             raise BundleError("hash-mismatch")
 
 
+def _problem(m, i, b, off):
+    # The reason the entry for chunk i at b[off:off + ENTRY_SIZE] is
+    # unacceptable for manifest m, or None. Reads in place: no allocation.
+    if not 0 <= i < m.chunk_count():
+        return "malformed"
+    if b[off + 1] or b[off + 2] or b[off + 3]:
+        return "malformed"
+    codec = b[off + F.E_CODEC]
+    stored = F.uint(b, off + F.E_STORED_LEN, 4)
+    raw = m.chunk_len(i)
+    if codec == F.CODEC_NONE:
+        # Stored as is: the two lengths and the two hashes must agree.
+        if stored != raw:
+            return "malformed"
+        for k in range(F.HASH_SIZE):
+            if b[off + F.E_STORED_SHA + k] != b[off + F.E_RAW_SHA + k]:
+                return "malformed"
+    elif codec == F.CODEC_DEFLATE:
+        if not m.window_bits or stored < 1 or stored > raw:
+            return "malformed"
+    else:
+        return "unknown-codec"
+    return None
+
+
 class Entry:
     """One chunk table entry, parsed from its own fixed 72-byte buffer.
 
@@ -58,46 +83,26 @@ class Entry:
         mv = memoryview(self.buf)
         self.stored_sha = mv[F.E_STORED_SHA:F.E_STORED_SHA + F.HASH_SIZE]
         self.raw_sha = mv[F.E_RAW_SHA:F.E_RAW_SHA + F.HASH_SIZE]
-        self.index = -1
         self.codec = 0
         self.stored_len = 0
         self.raw_len = 0
 
-    def problem(self, m, i):
-        """The reason entry i in buf is unacceptable for m, or None."""
-        b = self.buf
-        if not 0 <= i < m.chunk_count():
-            return "malformed"
-        raw = m.chunk_len(i)
-        stored = F.uint(b, F.E_STORED_LEN, 4)
-        codec = b[F.E_CODEC]
-        if b[1] or b[2] or b[3]:
-            return "malformed"
-        if codec == F.CODEC_NONE:
-            # Stored as is: the two lengths and the two hashes must agree.
-            if stored != raw or not same(self.stored_sha, self.raw_sha):
-                return "malformed"
-        elif codec == F.CODEC_DEFLATE:
-            if not m.window_bits or stored < 1 or stored > raw:
-                return "malformed"
-        else:
-            return "unknown-codec"
-        self.index = i
-        self.codec = codec
-        self.stored_len = stored
-        self.raw_len = raw
-        return None
-
     def load(self, m, i):
-        reason = self.problem(m, i)
+        reason = _problem(m, i, self.buf, 0)
         if reason:
             raise BundleError(reason)
+        self.codec = self.buf[F.E_CODEC]
+        self.stored_len = F.uint(self.buf, F.E_STORED_LEN, 4)
+        self.raw_len = m.chunk_len(i)
 
 
 class TableCheck:
-    """The chunk table, fed in pieces: its length and SHA-256 must match
-    the manifest and every entry must be valid. `stored_total` is the sum
-    of stored chunk lengths (what a full download costs)."""
+    """The chunk table, fed in pieces of any size: its length and SHA-256
+    must match the manifest and every entry must be valid. finish()
+    returns the sum of stored chunk lengths (what a full download costs).
+    Whole entries are checked in place; only an entry split across two
+    pieces is copied, into `entry.buf` (reusable once the check is done).
+    """
 
     def __init__(self, m):
         self.m = m
@@ -108,24 +113,32 @@ class TableCheck:
         self.stored_total = 0
         self.first_problem = None
 
+    def _one(self, b, off):
+        reason = _problem(self.m, self.index, b, off)
+        if reason and not self.first_problem:
+            self.first_problem = reason
+        self.stored_total += F.uint(b, off + F.E_STORED_LEN, 4)
+        self.index += 1
+
     def update(self, data):
         self.expect.update(data)
-        e = self.entry
-        src = memoryview(data)
-        pos = 0
         n = len(data)
-        while pos < n:
-            take = min(F.ENTRY_SIZE - self.fill, n - pos)
-            e.buf[self.fill:self.fill + take] = src[pos:pos + take]
-            self.fill += take
-            pos += take
-            if self.fill == F.ENTRY_SIZE:
-                reason = e.problem(self.m, self.index)
-                if reason and not self.first_problem:
-                    self.first_problem = reason
-                self.stored_total += e.stored_len
-                self.index += 1
-                self.fill = 0
+        pos = 0
+        buf = self.entry.buf
+        if self.fill:
+            pos = min(F.ENTRY_SIZE - self.fill, n)
+            buf[self.fill:self.fill + pos] = data[:pos]
+            self.fill += pos
+            if self.fill < F.ENTRY_SIZE:
+                return
+            self._one(buf, 0)
+            self.fill = 0
+        while n - pos >= F.ENTRY_SIZE:
+            self._one(data, pos)
+            pos += F.ENTRY_SIZE
+        if pos < n:
+            self.fill = n - pos
+            buf[:self.fill] = data[pos:]
 
     def finish(self):
         # The hash is judged first: a bad entry in a table that is not the
