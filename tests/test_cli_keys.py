@@ -1,0 +1,63 @@
+"""`mpota keygen` and key files: PKCS#8 PEM, private file not readable by
+others, optional passphrase, never silently overwritten."""
+
+import stat
+
+from cryptography.hazmat.primitives import serialization
+
+from bundles import factory as f
+
+
+def test_keygen_writes_a_private_pkcs8_key_and_its_public_key(tmp_path):
+    proc = f.cli("keygen", tmp_path / "rel")
+    assert proc.returncode == 0, proc.stderr
+    key, pub = tmp_path / "rel.key", tmp_path / "rel.pub"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert key.read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----")
+    private = serialization.load_pem_private_key(key.read_bytes(), None)
+    public = serialization.load_pem_public_key(pub.read_bytes())
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    assert private.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw) == raw
+    from mpota.bundle import format as F
+    assert F.key_id(raw).hex() in proc.stdout
+
+
+def test_keygen_refuses_to_overwrite_a_key(tmp_path):
+    assert f.cli("keygen", tmp_path / "k").returncode == 0
+    before = (tmp_path / "k.key").read_bytes()
+    proc = f.cli("keygen", tmp_path / "k")
+    assert proc.returncode == 1 and "--force" in proc.stderr
+    assert (tmp_path / "k.key").read_bytes() == before
+    assert f.cli("keygen", tmp_path / "k", "--force").returncode == 0
+    assert (tmp_path / "k.key").read_bytes() != before
+
+
+def test_encrypted_key_needs_its_passphrase_to_sign(tmp_path):
+    env = {"KEYPASS": "correct horse"}
+    assert f.cli("keygen", tmp_path / "enc", "--passphrase-env", "KEYPASS", env=env).returncode == 0
+    assert b"ENCRYPTED PRIVATE KEY" in (tmp_path / "enc.key").read_bytes()
+    (tmp_path / "img").write_bytes(b"firmware" * 100)
+    sign = ["sign", tmp_path / "img", "-k", tmp_path / "enc.key", "--version", 1,
+            "--security-counter", 1, "--device-class", "esp32", "-o", tmp_path / "b"]
+    proc = f.cli(*sign)  # no terminal, no passphrase
+    assert proc.returncode == 1 and "encrypted" in proc.stderr
+    proc = f.cli(*sign, "--passphrase-env", "KEYPASS", env={"KEYPASS": "wrong"})
+    assert proc.returncode == 1 and "passphrase" in proc.stderr
+    proc = f.cli(*sign, "--passphrase-env", "KEYPASS", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert f.cli("verify", tmp_path / "b", "--trust", tmp_path / "enc.pub").returncode == 0
+
+
+def test_non_ed25519_key_is_refused(tmp_path):
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    (tmp_path / "ec.key").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    (tmp_path / "img").write_bytes(b"x")
+    proc = f.cli("sign", tmp_path / "img", "-k", tmp_path / "ec.key", "--version", 1,
+                 "--security-counter", 1, "--device-class", "esp32", "-o", tmp_path / "b")
+    assert proc.returncode == 1 and "not an Ed25519 key" in proc.stderr
+    assert not (tmp_path / "b" / "manifest").exists()
