@@ -6,12 +6,16 @@
 void *memcpy(void *dst, const void *src, size_t n) {
     return mp_fun_table.memmove_(dst, src, n);
 }
+void *memmove(void *dst, const void *src, size_t n) {
+    return mp_fun_table.memmove_(dst, src, n);
+}
 void *memset(void *s, int c, size_t n) {
     return mp_fun_table.memset_(s, c, n);
 }
 
+// Not static: mpy_ld cannot relocate static zero-initialised data.
 mp_obj_full_type_t ed25519_sha512_type;
-static mp_map_elem_t sha512_locals_table[2];
+mp_map_elem_t sha512_locals_table[2];
 static MP_DEFINE_CONST_DICT(sha512_locals, sha512_locals_table);
 
 #include "../moded25519.c"

@@ -1,0 +1,171 @@
+"""Speed and size of the Ed25519 verifier, measured against libsodium in the
+same run. `make bench-crypto` runs this; it is a benchmark, not a test.
+
+Prints microseconds per verification for the C module on the unix port,
+libsodium (PyNaCl) on the same machine and their ratio, the native module,
+the pure-Python fallback; instructions per verification on the emulated
+Cortex-M3 (and Cortex-M0 when built), counted exactly with qemu's
+`-icount shift=0`; and the code size of the armv6m native module.
+"""
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nacl.bindings
+import nacl.signing
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import targets  # noqa: E402
+
+ROOT = targets.ROOT
+NATMOD = targets.BUILD / "natmod"
+FIRMWARE = ROOT / "firmware"
+CIRCUITPYTHON_LIB = targets.BUILD / "circuitpython-lib"
+
+# Targets from the foundation issue.
+MAX_RATIO_TO_LIBSODIUM = 2.0
+MAX_M3_INSTRUCTIONS = 3_000_000
+MAX_ARMV6M_TEXT = 10 * 1024
+
+
+def signed_sample():
+    key = nacl.signing.SigningKey(bytes(range(32)))
+    message = b"mpota benchmark message: 64 bytes of payload to hash and verify"
+    signature = key.sign(message).signature
+    return bytes(key.verify_key), signature, message
+
+
+def timing_loop(import_line, verify_expr, count):
+    """MicroPython source that verifies `count` times and prints the
+    microseconds spent per call, with the loop's own cost subtracted."""
+    pk, sig, msg = signed_sample()
+    return """
+{imp}
+import time
+pk = {pk!r}
+sig = {sig!r}
+msg = {msg!r}
+assert {call}
+n = {n}
+t0 = time.ticks_us()
+for _ in range(n):
+    pass
+empty = time.ticks_diff(time.ticks_us(), t0)
+t0 = time.ticks_us()
+for _ in range(n):
+    {call}
+spent = time.ticks_diff(time.ticks_us(), t0) - empty
+print(spent / n)
+""".format(imp=import_line, pk=pk, sig=sig, msg=msg, call=verify_expr, n=count)
+
+
+def libsodium_us(count):
+    pk, sig, msg = signed_sample()
+    signed = sig + msg
+    best = None
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for _ in range(count):
+            nacl.bindings.crypto_sign_open(signed, pk)
+        us = (time.perf_counter() - t0) / count * 1e6
+        best = us if best is None else min(best, us)
+    return best
+
+
+def best_of(target, code, runs=3, **kw):
+    return min(float(target.run(code, **kw).split()[-1]) for _ in range(runs))
+
+
+def cpython_fallback_us(count):
+    sys.path.insert(0, str(FIRMWARE))
+    from mpota.crypto import ed25519_fallback
+    pk, sig, msg = signed_sample()
+    t0 = time.perf_counter()
+    for _ in range(count):
+        assert ed25519_fallback.verify(pk, sig, msg)
+    return (time.perf_counter() - t0) / count * 1e6
+
+
+def armv6m_text_size():
+    """Bytes of code (.text) and constants (.rodata) in the armv6m module's objects."""
+    objects = sorted((NATMOD / "armv6m").rglob("*.o"))
+    if not objects:
+        return None, None
+    out = subprocess.run(["arm-none-eabi-size", "-A"] + [str(o) for o in objects],
+                         capture_output=True, text=True, check=True).stdout
+    text = rodata = 0
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) >= 2 and fields[1].isdigit():
+            if fields[0].startswith(".text"):
+                text += int(fields[1])
+            elif fields[0].startswith(".rodata"):
+                rodata += int(fields[1])
+    return text, rodata
+
+
+def instructions_per_verify(board, count):
+    # With -icount shift=0 a guest microsecond is exactly 1000 instructions.
+    with board:
+        us = best_of(board, timing_loop("import ed25519", "ed25519.verify(pk, sig, msg)", count), runs=1)
+    return us * 1000
+
+
+def row(label, value, unit, note=""):
+    print("  {:<44} {:>12} {:<8} {}".format(label, value, unit, note))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=2000, help="verifications per timed loop")
+    args = parser.parse_args()
+    n = args.count
+    call = "ed25519.verify(pk, sig, msg)"
+
+    print("Ed25519 verification, one run, {} verifies per loop:".format(n))
+    sodium = libsodium_us(n)
+    c_unix = best_of(targets.unix(), timing_loop("import ed25519", call, n))
+    ratio = c_unix / sodium
+    row("libsodium (PyNaCl), CPython", "{:.1f}".format(sodium), "us")
+    row("C module, unix port (x86-64)", "{:.1f}".format(c_unix), "us",
+        "ratio {:.2f} to libsodium (target <= {})".format(ratio, MAX_RATIO_TO_LIBSODIUM))
+
+    natmod_dir = NATMOD / "x64"
+    if (natmod_dir / "ed25519.mpy").is_file():
+        nat = best_of(targets.unix_stock(), timing_loop("import ed25519", call, n), path=[str(natmod_dir)])
+        row("native module x64, stock unix port", "{:.1f}".format(nat), "us",
+            "ratio {:.2f} to libsodium".format(nat / sodium))
+    else:
+        row("native module x64", "not built", "", "(make natmod ARCH=x64)")
+
+    fb_count = max(5, n // 200)
+    fallback = best_of(targets.unix_stock(),
+                       timing_loop("from mpota.crypto import ed25519_fallback as ed25519", call, fb_count),
+                       runs=1, path=[str(FIRMWARE), str(CIRCUITPYTHON_LIB)])
+    row("pure-Python fallback, stock unix port", "{:.0f}".format(fallback), "us",
+        "ratio {:.0f} to libsodium".format(fallback / sodium))
+    row("pure-Python fallback, CPython", "{:.0f}".format(cpython_fallback_us(fb_count)), "us")
+
+    m3 = instructions_per_verify(targets.qemu_m3(icount=targets.ICOUNT_EXACT), max(20, n // 50))
+    row("C module, Cortex-M3 (qemu mps2-an385)", "{:.2f}".format(m3 / 1e6), "M insn",
+        "target <= {:.0f} M".format(MAX_M3_INSTRUCTIONS / 1e6))
+    if targets.QEMU_M0_ELF.is_file():
+        m0 = instructions_per_verify(targets.qemu_m0(icount=targets.ICOUNT_EXACT), max(10, n // 100))
+        row("C module, Cortex-M0 (qemu microbit)", "{:.2f}".format(m0 / 1e6), "M insn")
+    else:
+        row("C module, Cortex-M0", "not built", "", "(make qemu-m0)")
+
+    text, rodata = armv6m_text_size()
+    if text is None:
+        row("armv6m native module .text", "not built", "", "(make natmod ARCH=armv6m)")
+    else:
+        row("armv6m native module .text", str(text), "bytes",
+            "+ {} bytes .rodata (target .text <= {})".format(rodata, MAX_ARMV6M_TEXT))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
