@@ -25,8 +25,6 @@ CMOD := $(ROOT)/firmware/cmod
 VENV_STAMP := $(VENV)/.mpota-installed
 CPY_STAMP := $(CPY_LIB)/.mpota-installed
 
-# What tools/mpy_ld.py needs to link native modules (`ar` reads libgcc.a).
-MPY_LD_DEPS := pyelftools ar
 CPY_PACKAGES := adafruit-circuitpython-hashlib
 
 NATMOD_ARCHS := x64 armv6m armv7m armv7emsp
@@ -56,7 +54,7 @@ system:
 $(VENV_STAMP): $(ROOT)/pyproject.toml | system
 	@echo "setup: python venv in build/venv"
 	@test -x $(PYTHON) || python3 -m venv $(VENV)
-	@$(PYTHON) -m pip install -q --disable-pip-version-check -e '$(ROOT)[dev]' $(MPY_LD_DEPS) >$(VENV).log 2>&1 \
+	@$(PYTHON) -m pip install -q --disable-pip-version-check -e '$(ROOT)[dev]' >$(VENV).log 2>&1 \
 		|| { tail -n 30 $(VENV).log; echo "setup: pip install failed (log: $(VENV).log)"; exit 1; }
 	@touch $@
 
