@@ -13,8 +13,9 @@ from bundles import factory as f
 
 @pytest.fixture
 def work(tmp_path):
+    # Key files as `mpota keygen` writes them (keygen has its own tests).
     for name in ("a", "b"):
-        assert f.cli("keygen", tmp_path / name).returncode == 0
+        f.Key("cli-sv-" + name).write(tmp_path, name)
     (tmp_path / "fw.bin").write_bytes(f.image(2 * 1024 * 1024 + 5, seed=21))
     return tmp_path
 
@@ -68,8 +69,7 @@ def test_verify_reports_a_corrupted_chunk(work):
 
 
 def test_two_of_two_signing_by_separate_parties(work):
-    for k in ("a", "b"):
-        assert f.cli("keygen", work / ("root-" + k)).returncode == 0
+    f.Key("cli-sv-root").write(work, "root-a")
     root = work / "root"
     proc = f.cli("root", "init", "-o", root, "--root-key", work / "root-a.pub", "--root-threshold", 1,
                  "--update-key", work / "a.pub", "--update-key", work / "b.pub",

@@ -41,10 +41,11 @@ class Key:
     def sign(self, message):
         return self.private.sign(bytes(message))
 
-    def write(self, where):
-        """Write <where>/<name>.key and .pub as `mpota keygen` would."""
-        key = Path(where) / (self.name + ".key")
-        pub = Path(where) / (self.name + ".pub")
+    def write(self, where, stem=None):
+        """Write <where>/<stem>.key and .pub (stem: the key's name) as
+        `mpota keygen` would; return both paths."""
+        key = Path(where) / ((stem or self.name) + ".key")
+        pub = Path(where) / ((stem or self.name) + ".pub")
         key.write_bytes(self.private.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption()))
