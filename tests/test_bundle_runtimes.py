@@ -169,22 +169,47 @@ def _device_cases(corpus):
     return out
 
 
-def test_cpython_cli_and_micropython_give_the_same_verdicts(corpus, unix_target):
+@pytest.fixture(scope="module")
+def cli_verdicts(corpus):
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        cli = dict(zip([c[0] for c in corpus], pool.map(_cli_verdict, corpus)))
+        return dict(zip([c[0] for c in corpus], pool.map(_cli_verdict, corpus)))
+
+
+def _device_verdicts(target, corpus, path):
     code = "CASES = {!r}\n".format(_device_cases(corpus)) + (DEVICE / "bundle_verify.py").read_text()
-    out = unix_target.run(code, path=[f.FIRMWARE], timeout=300)
+    out = target.run(code, path=path, timeout=300)
     device = {}
     for line in out.splitlines():
         word, name, verdict = line.split()
         assert word == "verdict"
         device[name] = verdict
+    return device
+
+
+def _compare(corpus, cli, device):
     expected = {c[0]: c[4] for c in corpus}
     rows = ["{:<28} expected {:<18} cpython {:<18} micropython {}".format(
         n, expected[n], cli.get(n), device.get(n)) for n in expected]
     assert cli == device == expected, "\n".join(rows)
     # The corpus exercises both outcomes and many distinct reasons.
     assert "ok" in expected.values() and len(set(expected.values())) >= 15
+
+
+def test_cpython_cli_and_micropython_give_the_same_verdicts(corpus, cli_verdicts, unix_target):
+    device = _device_verdicts(unix_target, corpus, [f.FIRMWARE])
+    _compare(corpus, cli_verdicts, device)
+
+
+def test_pure_python_fallback_on_stock_micropython_gives_the_same_verdicts(
+        corpus, cli_verdicts, unix_stock_target):
+    # Stock firmware: no ed25519 C module and no hashlib.sha512, so this is
+    # the CircuitPython path (fallback Ed25519 over adafruit_hashlib).
+    lib = f.REPO / "build" / "circuitpython-lib"
+    impl = unix_stock_target.run("from mpota import crypto\nprint(crypto.IMPLEMENTATION, crypto.SHA512_SOURCE)",
+                                 path=[f.FIRMWARE, lib])
+    assert impl.split() == ["python", "adafruit_hashlib"]
+    device = _device_verdicts(unix_stock_target, corpus, [f.FIRMWARE, lib])
+    _compare(corpus, cli_verdicts, device)
 
 
 def test_update_metadata_stays_under_4_kb_for_a_16_mb_image(tmp_path, unix_target):
