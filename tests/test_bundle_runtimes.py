@@ -212,20 +212,38 @@ def test_pure_python_fallback_on_stock_micropython_gives_the_same_verdicts(
     _compare(corpus, cli_verdicts, device)
 
 
-def test_update_metadata_stays_under_4_kb_for_a_16_mb_image(tmp_path, unix_target):
-    # 16 MB of one repeated chunk: 4096 table entries, one chunk file.
-    root = tmp_path / "root"
-    root.write_bytes(f.root_doc([R], 1, [A, B, C], 2))
-    img = tmp_path / "img"
+@pytest.fixture(scope="module")
+def big_bundle(tmp_path_factory):
+    """root and b/: 16 MB of one repeated chunk, 4096 table entries."""
+    d = tmp_path_factory.mktemp("big")
+    (d / "root").write_bytes(f.root_doc([R], 1, [A, B, C], 2))
+    img = tmp_path_factory.mktemp("img") / "img"
     with open(img, "wb") as fh:
         fh.truncate(16 * 1024 * 1024)
-    writer.write_bundle(str(img), str(tmp_path / "b"), f.params(chunk_size=4096), [A, B, C])
-    code = "ROOT = {!r}\nBUNDLE = {!r}\n".format(str(root), str(tmp_path / "b")) \
+    writer.write_bundle(str(img), str(d / "b"), f.params(chunk_size=4096), [A, B, C])
+    return d
+
+
+def _memory(target, root, bundle, path):
+    code = "ROOT = {!r}\nBUNDLE = {!r}\n".format(root, bundle) \
         + (DEVICE / "bundle_memory.py").read_text()
-    out = unix_target.run(code, path=[f.FIRMWARE])
+    out = target.run(code, path=path, timeout=300)
     figures = {k: int(v) for k, v in (line.split() for line in out.splitlines())}
     assert figures["chunks"] == 4096
-    print("metadata RAM on the unix port (64-bit): manifest phase {manifest} B, "
-          "table phase {table} B, signature check transient {transient} B".format(**figures))
+    print("metadata RAM on {}: manifest phase {manifest} B, table phase {table} B, "
+          "signature check transient {transient} B".format(target.name, **figures))
     assert 0 < figures["manifest"] < 4096
     assert 0 < figures["table"] < 4096
+    return figures
+
+
+def test_update_metadata_stays_under_4_kb_for_a_16_mb_image(big_bundle, unix_target):
+    _memory(unix_target, str(big_bundle / "root"), str(big_bundle / "b"), [f.FIRMWARE])
+
+
+def test_update_metadata_on_a_32_bit_board_is_smaller_still(big_bundle, unix_target, qemu_m3):
+    # The Cortex-M3 board reads the bundle through mpremote's mount
+    # (/remote is its current directory).
+    board = _memory(qemu_m3, "root", "b", [f.FIRMWARE, big_bundle])
+    unix = _memory(unix_target, str(big_bundle / "root"), str(big_bundle / "b"), [f.FIRMWARE])
+    assert board["manifest"] < unix["manifest"] and board["table"] < unix["table"]
