@@ -267,3 +267,38 @@ def test_huge_image_with_a_short_table_fails_without_reading_it_whole(tmp_path):
     m = F.manifest(doc, F.frame(doc, F.DOC_MANIFEST))
     assert m.table_size() > 16 * 1024 * 1024
     assert f.verdict(path, ROOT) == "truncated-table"
+
+
+def _mutants(count, seed):
+    """Signed mutations of a valid manifest, and unsigned random documents."""
+    rng = random.Random(seed)
+    body = b"".join(good_fields(T_LABEL=b"v1", T_HW_REV=b"rev1"))
+    docs = []
+    for i in range(count):
+        if i % 4 == 3:
+            docs.append(b"MPOT\x01\x01" + rng.randbytes(rng.randrange(F.MAX_DOC + 4)))
+            continue
+        mutated = bytearray(body)
+        for _ in range(rng.randrange(1, 5)):
+            mutated[rng.randrange(len(mutated))] = rng.randrange(256)
+        if rng.random() < 0.3:
+            mutated = mutated[:rng.randrange(len(mutated))]
+        docs.append(signed_doc([bytes(mutated)]))
+    return docs
+
+
+def test_micropython_refuses_malformed_manifests_exactly_like_cpython(tmp_path, unix_target):
+    docs = _mutants(600, seed=5)
+    (tmp_path / "root").write_bytes(f.root_doc([R], 1, [U], 1))
+    (tmp_path / "docs").write_bytes(b"".join(len(d).to_bytes(2, "big") + d for d in docs))
+    code = "ROOT = {!r}\nDOCS = {!r}\n".format(str(tmp_path / "root"), str(tmp_path / "docs")) \
+        + (f.REPO / "tests" / "device" / "bundle_parse.py").read_text()
+    out = unix_target.run(code, path=[f.FIRMWARE])
+    (line,) = [l for l in out.splitlines() if l.startswith("verdicts")]
+    device = line.split()[1:]
+    cpython = [verdict(d) for d in docs]
+    diffs = [(i, cpython[i], device[i], docs[i].hex()) for i in range(len(docs))
+             if i >= len(device) or device[i] != cpython[i]]
+    assert len(device) == len(docs) and not diffs, diffs[:3]
+    # Both outcomes and the parser's reasons all occur in the sample.
+    assert {"ok", "malformed", "unknown-field", "too-large"} <= set(cpython)
