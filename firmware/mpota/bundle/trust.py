@@ -26,7 +26,7 @@ def _signed_by(keys, ids, threshold, doc, signed):
         if k < 0:
             unknown = True
         elif not counted & (1 << k):
-            sig = doc[pos + F.KEY_ID_SIZE:pos + F.SIG_ENTRY_SIZE]
+            sig = doc[pos + F.KEY_ID_SIZE:pos + F.KEY_ID_SIZE + F.SIG_SIZE]
             if crypto.verify(keys[k], sig, body):
                 counted |= 1 << k
                 good += 1
