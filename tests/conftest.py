@@ -36,3 +36,14 @@ def qemu_m3():
         yield board
     finally:
         board.stop()
+
+
+@pytest.fixture(scope="session")
+def qemu_m0():
+    """The Cortex-M0 board (the RP2040's instruction set), booted once."""
+    board = _built(targets.qemu_m0())
+    board.start()
+    try:
+        yield board
+    finally:
+        board.stop()

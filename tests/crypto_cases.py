@@ -364,7 +364,9 @@ def disagreements(cases, got, expected, limit=5):
 IMPLEMENTATIONS = (
     "unix-c",  # build/unix/micropython, C module built in
     "natmod-x64",  # build/unix-stock/micropython + build/natmod/x64/ed25519.mpy
-    "qemu-m3",  # the Cortex-M3 board, C module built in
+    "qemu-m3",  # the Cortex-M3 board, C module built in (32-bit field layout)
+    "natmod-armv7m-qemu-m3",  # build/natmod/armv7m/ed25519.mpy loaded on the Cortex-M3 board
+    "natmod-armv6m-qemu-m0",  # build/natmod/armv6m/ed25519.mpy on the Cortex-M0 board (RP2040's ISA)
     "fallback-circuitpython",  # unix-stock, no C module, SHA-512 from adafruit_hashlib
     "fallback-cpython",  # CPython, SHA-512 from hashlib
 )
@@ -401,10 +403,35 @@ def _qemu_batches(cases):
         yield batch
 
 
+# Native modules on the boards: (fixture, architecture).
+_BOARD_NATMODS = {
+    "natmod-armv7m-qemu-m3": ("qemu_m3", "armv7m"),
+    "natmod-armv6m-qemu-m0": ("qemu_m0", "armv6m"),
+}
+
+
+def _run_natmod_on_board(impl, cases, request, tmp_path, prelude):
+    fixture, arch = _BOARD_NATMODS[impl]
+    mpy = ROOT / "build" / "natmod" / arch / "ed25519.mpy"
+    assert mpy.is_file(), "{} is missing: run make test".format(mpy)
+    # Renamed so that the firmware's built-in ed25519 does not shadow it.
+    mount = tmp_path / "natmod-{}".format(arch)
+    mount.mkdir(exist_ok=True)
+    (mount / "ed25519_native.mpy").write_bytes(mpy.read_bytes())
+    board = request.getfixturevalue(fixture)
+    verdicts = []
+    for batch in _qemu_batches(cases):
+        code = prelude + device_code("ed25519_native", encode_cases(batch), batch)
+        verdicts.append(parse_output(board.run(code, path=[mount], timeout=120.0))[1])
+    return "".join(verdicts)
+
+
 def run_on(impl, cases, request, tmp_path, prelude=""):
     """Verdict string for `cases` on one implementation, one process per call
     (one run per batch on the board). `request` is pytest's, so that only the
     targets in use get started. `prelude` is code run before the runner."""
+    if impl in _BOARD_NATMODS:
+        return _run_natmod_on_board(impl, cases, request, tmp_path, prelude)
     if impl in ("qemu-m3", "fallback-qemu-m3"):
         board = request.getfixturevalue("qemu_m3")
         verdicts = []

@@ -5,8 +5,9 @@ signatures, and mutations of them that attack the verifier (bit flips in
 key, signature and message; S+L and S+kL; high bits of S; small-order,
 mixed-order and non-canonical points as A and as R; empty and long
 messages). The whole set runs through the C module on the unix port in one
-process; the first 1,000 (every family is in them) through the natmod and
-both fallback paths.
+process; the first 1,000 (every family is in them) through the natmod, the
+both fallback paths; the first 320 through the Cortex-M3 board (the 32-bit
+field layout).
 """
 
 import collections
@@ -17,6 +18,9 @@ import crypto_cases as cc
 
 FULL = 10000
 SAMPLE = 1000
+# The emulated board verifies at a few hundred per second: a smaller slice,
+# still holding every family (checked below).
+BOARD_SAMPLE = 320
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +38,7 @@ def _mix(cases, expected):
 
 
 def test_case_mix_holds_every_attack_family_and_both_verdicts(cases, expected):
-    for count in (FULL, SAMPLE):
+    for count in (FULL, SAMPLE, BOARD_SAMPLE):
         mix = _mix(cases[:count], expected[:count])
         for family in cc.FAMILIES:
             assert mix[(family, "1")] + mix[(family, "0")] >= count // 50, (count, family)
@@ -58,3 +62,10 @@ def test_attack_sample_gets_libsodiums_verdicts(impl, cases, expected, request, 
     got = cc.run_on(impl, cases[:SAMPLE], request, tmp_path)
     report = cc.disagreements(cases[:SAMPLE], got, expected[:SAMPLE])
     assert not report, "{}:\n{}".format(impl, report)
+
+
+def test_attack_sample_gets_libsodiums_verdicts_from_the_32_bit_field_on_a_cortex_m3(cases, expected, request, tmp_path):
+    # The unix build uses the 64-bit field layout; the board runs the other.
+    got = cc.run_on("qemu-m3", cases[:BOARD_SAMPLE], request, tmp_path)
+    report = cc.disagreements(cases[:BOARD_SAMPLE], got, expected[:BOARD_SAMPLE])
+    assert not report, report

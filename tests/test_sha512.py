@@ -88,3 +88,27 @@ def test_hashing_in_pieces_equals_hashing_at_once_at_every_split_point(results):
 
 def test_non_buffer_input_is_refused_with_type_error(results):
     assert _lines(results, "misuse") == [], results[0]
+
+
+_DIGEST_THEN_UPDATE = """
+import {mod} as m
+h = m.sha512(b'ab')
+first = h.digest()
+again = h.digest()
+h.update(b'c')
+print(first.hex(), again.hex(), h.digest().hex())
+"""
+
+
+@pytest.mark.parametrize("where", ["builtin", "natmod-x64"])
+def test_digest_does_not_end_the_hash_so_a_later_update_is_not_lost(where, unix_target, unix_stock_target):
+    # docs/ED25519.md promises hashlib's CPython behaviour: digest() may be
+    # asked again, and update() after it continues the same message.
+    if where == "builtin":
+        out = unix_target.run(_DIGEST_THEN_UPDATE.format(mod="ed25519"))
+    else:
+        out = unix_stock_target.run(_DIGEST_THEN_UPDATE.format(mod="ed25519"),
+                                    path=[str(cc.NATMOD_X64_DIR)])
+    first, again, later = out.split()
+    assert first == again == hashlib.sha512(b"ab").hexdigest()
+    assert later == hashlib.sha512(b"abc").hexdigest()
