@@ -352,6 +352,11 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("mpota: interrupted", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # Output piped into e.g. `head`: stop quietly, and keep Python from
+        # complaining again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 0
 
 
