@@ -410,18 +410,31 @@ _BOARD_NATMODS = {
 }
 
 
-def _run_natmod_on_board(impl, cases, request, tmp_path, prelude):
+# The name a native module is imported by on a board whose firmware has the
+# C module built in (the built-in would shadow a plain `ed25519`).
+BOARD_NATMOD_NAME = "ed25519_native"
+
+
+def is_board_natmod(impl):
+    return impl in _BOARD_NATMODS
+
+
+def board_natmod(impl, request, directory):
+    """(board, mount directory) for a native module on its emulated board."""
     fixture, arch = _BOARD_NATMODS[impl]
     mpy = ROOT / "build" / "natmod" / arch / "ed25519.mpy"
     assert mpy.is_file(), "{} is missing: run make test".format(mpy)
-    # Renamed so that the firmware's built-in ed25519 does not shadow it.
-    mount = tmp_path / "natmod-{}".format(arch)
+    mount = Path(directory) / "natmod-{}".format(arch)
     mount.mkdir(exist_ok=True)
-    (mount / "ed25519_native.mpy").write_bytes(mpy.read_bytes())
-    board = request.getfixturevalue(fixture)
+    (mount / (BOARD_NATMOD_NAME + ".mpy")).write_bytes(mpy.read_bytes())
+    return request.getfixturevalue(fixture), mount
+
+
+def _run_natmod_on_board(impl, cases, request, tmp_path, prelude):
+    board, mount = board_natmod(impl, request, tmp_path)
     verdicts = []
     for batch in _qemu_batches(cases):
-        code = prelude + device_code("ed25519_native", encode_cases(batch), batch)
+        code = prelude + device_code(BOARD_NATMOD_NAME, encode_cases(batch), batch)
         verdicts.append(parse_output(board.run(code, path=[mount], timeout=120.0))[1])
     return "".join(verdicts)
 

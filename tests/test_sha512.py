@@ -32,9 +32,15 @@ def _message(n):
     return bytes((i * 7 + 3) & 255 for i in range(n))
 
 
+def _module(impl):
+    if impl.startswith("fallback"):
+        return "mpota.crypto"
+    return cc.BOARD_NATMOD_NAME if cc.is_board_natmod(impl) else "ed25519"
+
+
 def _run(impl, request):
     code = "MODULE = {!r}\nKATS = {!r}\nLENGTHS = {!r}\nA_COUNT = {}\n{}".format(
-        "mpota.crypto" if impl.startswith("fallback") else "ed25519",
+        _module(impl),
         KATS,
         LENGTHS,
         _a_count(impl),
@@ -47,6 +53,9 @@ def _run(impl, request):
         return request.getfixturevalue("unix_stock_target").run(code, path=[cc.NATMOD_X64_DIR])
     if impl == "qemu-m3":
         return request.getfixturevalue("qemu_m3").run(code, timeout=120.0)
+    if cc.is_board_natmod(impl):
+        board, mount = cc.board_natmod(impl, request, request.getfixturevalue("tmp_path_factory").mktemp(impl))
+        return board.run(code, path=[mount], timeout=120.0)
     if impl == "fallback-circuitpython":
         cc.require_circuitpython_lib()
         return request.getfixturevalue("unix_stock_target").run(code, path=[cc.FIRMWARE, cc.CIRCUITPYTHON_LIB])
