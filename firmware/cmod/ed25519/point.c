@@ -65,8 +65,19 @@ static void p2_dbl(ge_completed *r, const ge_p2 *p) {
     fe_add(r->F, c, r->G);
 }
 
-// add-2008-hwcd-3 with a = -1, k = 2d: p + q, or p - q when `subtract`
-// (-q swaps Y + X with Y - X and negates T).
+// The end of add-2008-hwcd-3 (a = -1, k = 2d), shared by both summand forms:
+// from A = (Y1 - X1)(Y2 - X2), B = (Y1 + X1)(Y2 + X2), C = T1 2d T2 and
+// D = 2 Z1 Z2, the sum is E = B - A, F = D - C, G = D + C, H = B + A.
+// Subtracting Q is adding -Q = (-x, y): Y + X and Y - X trade places (the
+// callers pick them) and C changes sign, which swaps F and G.
+static void add_finish(ge_completed *r, const fe a, const fe b, const fe c, const fe d, int subtract) {
+    fe_sub(r->E, b, a);
+    fe_add(r->H, b, a);
+    fe_sub(subtract ? r->G : r->F, d, c);
+    fe_add(subtract ? r->F : r->G, d, c);
+}
+
+// p + q, or p - q when `subtract`.
 static void add_cached(ge_completed *r, const ge_p3 *p, const ge_cached *q, int subtract) {
     fe a, b, c, d;
     fe_sub(a, p->Y, p->X);
@@ -76,18 +87,10 @@ static void add_cached(ge_completed *r, const ge_p3 *p, const ge_cached *q, int 
     fe_mul(c, p->T, q->T2d);
     fe_mul(d, p->Z, q->Z);
     fe_add(d, d, d);
-    fe_sub(r->E, b, a);
-    fe_add(r->H, b, a);
-    if (subtract) {
-        fe_add(r->F, d, c);
-        fe_sub(r->G, d, c);
-    } else {
-        fe_sub(r->F, d, c);
-        fe_add(r->G, d, c);
-    }
+    add_finish(r, a, b, c, d, subtract);
 }
 
-// The same addition with an affine summand: Z2 = 1 saves a multiply.
+// The same with an affine summand: Z2 = 1 saves a multiply.
 static void add_niels(ge_completed *r, const ge_p3 *p, const ge_niels *q, int subtract) {
     fe a, b, c, d;
     fe_sub(a, p->Y, p->X);
@@ -96,15 +99,7 @@ static void add_niels(ge_completed *r, const ge_p3 *p, const ge_niels *q, int su
     fe_mul(b, b, subtract ? q->yminusx : q->yplusx);
     fe_mul(c, p->T, q->xy2d);
     fe_add(d, p->Z, p->Z);
-    fe_sub(r->E, b, a);
-    fe_add(r->H, b, a);
-    if (subtract) {
-        fe_add(r->F, d, c);
-        fe_sub(r->G, d, c);
-    } else {
-        fe_sub(r->F, d, c);
-        fe_add(r->G, d, c);
-    }
+    add_finish(r, a, b, c, d, subtract);
 }
 
 static void load_b_multiple(ge_niels *q, int index) {
