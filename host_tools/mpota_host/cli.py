@@ -12,7 +12,7 @@ from mpota.bundle import directory, trust
 from mpota.bundle import format as F
 from mpota.bundle.error import BundleError
 
-from . import apppack, keys, roots, timefmt, writer
+from . import apppack, keys, roots, serve, timefmt, writer
 from . import inspect as inspect_mod
 from .errors import CommandError
 from .progress import Progress
@@ -292,6 +292,11 @@ def _parser():
     c.add_argument("bundle", metavar="BUNDLE_DIR")
     c.add_argument("--json", action="store_true", help="print JSON")
     c.set_defaults(run=cmd_inspect)
+
+    c = sub.add_parser("serve", help="serve bundle directories over HTTPS, for development",
+                       description=serve.DESCRIPTION)
+    serve.arguments(c)
+    c.set_defaults(run=serve.run)
     return p
 
 

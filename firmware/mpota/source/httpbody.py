@@ -1,0 +1,148 @@
+"""Reading one HTTP response off a connection: its head, then its body.
+
+Reads go straight into the caller's buffer with the stream's
+readinto(buf, n), which fills exactly n bytes: no copy, and no allocation
+in Body.readinto (the agent's chunk loop runs with the heap locked).
+"""
+
+from . import SourceError, netconn
+
+
+def read_head(stream, b, small, read_ms):
+    """Read a response head into b and return its length; it ends in
+    CR LF CR LF. The whole head must come within read_ms."""
+    # Not one byte further than the empty line, so b never holds body
+    # bytes: while the last k bytes read match the first k of CR LF CR LF,
+    # the head cannot end within the next 4 - k bytes, so asking for exactly
+    # that many cannot overshoot.
+    deadline = netconn.ticks_add(netconn.ticks_ms(), read_ms)
+    n = 0
+    k = 0
+    while k < 4:
+        want = 4 - k
+        if n + want > len(b):
+            raise SourceError("too-large")
+        if netconn.ticks_diff(deadline, netconn.ticks_ms()) <= 0:
+            raise SourceError("timeout")
+        try:
+            got = stream.readinto(small, want)
+        except OSError as e:
+            raise SourceError(_broken(e))
+        if not got:
+            raise SourceError("closed")
+        for i in range(got):
+            c = small[i]
+            b[n] = c
+            n += 1
+            if c == (13 if k % 2 == 0 else 10):
+                k += 1
+            else:
+                k = 1 if c == 13 else 0
+    return n
+
+
+def discard(stream, buf, count):
+    """Read and drop `count` bytes, using buf."""
+    while count:
+        n = count if count < len(buf) else len(buf)
+        try:
+            got = stream.readinto(buf, n)
+        except OSError as e:
+            raise SourceError(_broken(e))
+        if got != n:
+            raise SourceError("closed")
+        count -= n
+
+
+def _broken(exc):
+    return "timeout" if netconn.timed_out(exc) else "closed"
+
+
+class Body:
+    """Reader of one response body: exactly `left` bytes (Content-Length).
+
+    A body that arrives at less than `win_min` bytes per read_ms window is
+    refused as 'timeout' at the next read. When it ends, the connection
+    goes back to `owner.keep()` if it can carry another request."""
+
+    def __init__(self, owner, conn, left, close_after, read_ms, win_min, small):
+        self._owner = owner
+        self._conn = conn
+        self._left = left
+        self._close_after = close_after
+        self._read_ms = read_ms
+        self._win_min = win_min
+        self._small = small
+        self._win_start = netconn.ticks_ms()
+        self._win_bytes = 0
+
+    def readinto(self, buf):
+        left = self._left
+        if left == 0:
+            if self._conn is not None:
+                self._finish()
+            return 0
+        conn = self._conn
+        if conn is None:
+            raise SourceError("closed")  # it failed before, or was closed
+        n = len(buf)
+        if n > left:
+            n = left
+        now = netconn.ticks_ms()
+        if netconn.ticks_diff(now, self._win_start) >= self._read_ms:
+            if self._win_bytes < self._win_min:
+                raise self._fail("timeout")
+            self._win_start = now
+            self._win_bytes = 0
+        try:
+            got = conn.stream.readinto(buf, n)
+        except OSError as e:
+            raise self._fail(_broken(e))
+        if got != n:
+            raise self._fail("closed")  # the stream ended before Content-Length
+        self._left = left - n
+        self._win_bytes += n
+        return n
+
+    def _finish(self):
+        # All declared bytes are in. Bytes after them mean the server sent
+        # more than it declared: refuse rather than pass over it silently.
+        conn = self._conn
+        self._conn = None
+        if self._close_after:
+            try:
+                extra = conn.stream.readinto(self._small, 1)
+            except OSError:
+                extra = 0  # a reset, or TLS ending without close_notify
+            conn.close()
+            if extra:
+                raise SourceError("too-large")
+            return
+        state = conn.state()
+        if state == netconn.IDLE:
+            self._owner.keep(conn)
+            return
+        conn.close()
+        if state == netconn.EXTRA:
+            raise SourceError("too-large")
+
+    def _fail(self, reason):
+        self._conn.close()
+        self._conn = None
+        return SourceError(reason)
+
+    def close(self):
+        conn = self._conn
+        if conn is None:
+            return
+        self._conn = None
+        if self._left == 0 and not self._close_after and conn.state() == netconn.IDLE:
+            self._owner.keep(conn)
+        else:
+            conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -1,0 +1,202 @@
+"""One TCP connection, optionally inside TLS with a pinned CA, for HttpSource.
+
+The two runtimes differ in what a socket offers, so this file hides them:
+MicroPython sockets and TLS streams have `readinto(buf, n)`, which fills
+exactly n bytes (or stops at the end of the stream) without allocating;
+CPython sockets have `recv_into`, which may return fewer, so a small wrapper
+loops. Either way `readinto(buf, n)` below returns n bytes, fewer only at
+end of stream, and raises OSError on a timeout or a broken connection.
+"""
+
+import socket
+
+from . import SourceError
+
+try:
+    from micropython import const
+except ImportError:
+
+    def const(x):
+        return x
+
+
+try:
+    from time import ticks_add, ticks_diff, ticks_ms
+except ImportError:  # CPython
+    import time as _time
+
+    def ticks_ms():
+        return int(_time.monotonic() * 1000)
+
+    def ticks_add(t, delta):
+        return t + delta
+
+    def ticks_diff(a, b):
+        return a - b
+
+
+try:
+    _Timeout = TimeoutError  # CPython raises this, errno unset
+except NameError:  # MicroPython reports timeouts by errno only
+
+    class _Timeout(Exception):
+        pass
+
+
+IDLE = const(0)
+EXTRA = const(1)
+GONE = const(2)
+
+
+def timed_out(exc):
+    """Whether an exception from a socket call means "no data in time"."""
+    import errno
+
+    return isinstance(exc, _Timeout) or getattr(exc, "errno", None) in (errno.ETIMEDOUT, errno.EAGAIN)
+
+
+def tls_context(ca):
+    """A client context that trusts `ca` (DER or PEM bytes) and nothing else,
+    requires a valid server certificate, and checks the host name."""
+    try:
+        import tls  # MicroPython 1.22 and later
+    except ImportError:
+        tls = None
+    if tls is not None:
+        ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
+        ctx.verify_mode = tls.CERT_REQUIRED
+        # tls takes cadata positionally; PEM or DER both parse.
+        ctx.load_verify_locations(ca)
+        return ctx
+    import ssl  # CPython, or micropython-lib's wrapper around tls
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    if hasattr(ctx, "check_hostname"):
+        ctx.check_hostname = True
+    if b"-----BEGIN" in ca:
+        ca = ca.decode()  # CPython reads PEM from str, DER from bytes
+    ctx.load_verify_locations(cadata=ca)
+    return ctx
+
+
+def connect(host, port, ctx, connect_ms, read_ms):
+    """Open a connection to host:port (TLS when ctx is given).
+
+    Every address the name resolves to is tried in turn. connect_ms bounds
+    the TCP connect and the TLS handshake, read_ms every later read.
+    Raises SourceError('connect' | 'timeout' | 'tls')."""
+    try:
+        infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+    except OSError:
+        raise SourceError("connect")
+    reason = "connect"
+    raw = None
+    for info in infos:
+        if info[1] not in (0, socket.SOCK_STREAM):
+            continue
+        s = socket.socket(info[0], socket.SOCK_STREAM)
+        try:
+            s.settimeout(connect_ms / 1000)
+            s.connect(info[4])
+        except OSError as e:
+            s.close()
+            reason = "timeout" if timed_out(e) else "connect"
+            continue
+        raw = s
+        break
+    if raw is None:
+        raise SourceError(reason)
+    stream = raw
+    if ctx is not None:
+        try:
+            stream = ctx.wrap_socket(raw, server_hostname=host)
+        except (OSError, ValueError) as e:
+            # A refused certificate is a ValueError on MicroPython and an
+            # ssl.SSLError (an OSError) on CPython; mbedtls codes are < 0.
+            raw.close()
+            raise SourceError("timeout" if timed_out(e) else "tls")
+    conn = Conn(raw, stream, read_ms)
+    conn.timer.settimeout(read_ms / 1000)
+    return conn
+
+
+class Conn:
+    """A connected stream. `key` is set by the owner for reuse."""
+
+    def __init__(self, raw, stream, read_ms):
+        self.raw = raw
+        self.read_ms = read_ms
+        self.key = None
+        if hasattr(stream, "readinto"):
+            # MicroPython: readinto(buf, n) fills n; the TLS stream has no
+            # settimeout, the socket under it carries the timeout.
+            self.stream = stream
+            self.timer = raw
+        else:
+            # CPython: wrap_socket detached `raw`; the SSLSocket owns the fd.
+            self.stream = _Filler(stream)
+            self.timer = stream
+
+    def readinto(self, buf, n):
+        return self.stream.readinto(buf, n)
+
+    def write(self, data):
+        self.stream.write(data)
+
+    def state(self):
+        """IDLE if nothing waits to be read and the peer is still there (the
+        connection can carry another request), EXTRA if bytes are waiting,
+        GONE if the peer closed or the connection broke."""
+        self.timer.settimeout(0)
+        try:
+            got = self.stream.readinto(bytearray(1), 1)
+        except OSError:
+            got = 0
+        try:
+            self.timer.settimeout(self.read_ms / 1000)
+        except OSError:
+            return GONE
+        if got is None:  # it would block: nothing is waiting
+            return IDLE
+        return EXTRA if got else GONE
+
+    def close(self):
+        # Closing the TLS stream closes the socket under it too.
+        try:
+            self.stream.close()
+        except OSError:
+            pass
+        if self.stream is not self.raw:
+            self.raw.close()
+
+
+class _Filler:
+    """CPython sockets: readinto(buf, n) that fills n like MicroPython's."""
+
+    def __init__(self, sock):
+        import ssl
+
+        self.sock = sock
+        self.would_block = (BlockingIOError, ssl.SSLWantReadError)
+
+    def readinto(self, buf, n):
+        view = memoryview(buf)
+        done = 0
+        while done < n:
+            try:
+                got = self.sock.recv_into(view[done:n], n - done)
+            except self.would_block:
+                if done:
+                    return done
+                return None
+            if got == 0:
+                break
+            done += got
+        return done
+
+    def write(self, data):
+        self.sock.sendall(data)
+
+    def close(self):
+        self.sock.close()
