@@ -2,6 +2,58 @@
 
 This is the on-device package. It also imports on CPython, where the host
 tools reuse its verifier instead of keeping a second one.
+
+The agent's entry points (docs/AGENT.md); each acts on the device that
+mpota.device.use() chose, else on the one described by ./mpota.json:
+
+  boot()      early in boot.py/main.py: count a trial boot, revert after
+              too many, put the chosen app on sys.path
+  confirm()   from the application, after its own health check
+  check()     fetch and verify what the source offers; change nothing
+  install()   download, verify and write the offered image into the
+              inactive slot, then mark it for a trial boot
+  status()    the stored state (slots, counters, progress, audit log)
 """
 
 __version__ = "0.1.0"
+# Compared with a manifest's T_MIN_AGENT (docs/FORMAT.md).
+AGENT_VERSION = 1
+
+
+def _dev(device):
+    from .device import current
+
+    return device or current()
+
+
+def boot(device=None):
+    from . import trial
+
+    res = trial.boot(_dev(device))
+    if res.reset:
+        import machine
+
+        machine.reset()
+    return res
+
+
+def confirm(device=None):
+    from . import trial
+
+    return trial.confirm(_dev(device))
+
+
+def check(device=None, source=None):
+    from .update import install
+
+    return install.check(_dev(device), source)
+
+
+def install(device=None, source=None, progress=None):
+    from .update.install import Install
+
+    return Install(_dev(device), source, progress).run()
+
+
+def status(device=None):
+    return _dev(device).load()

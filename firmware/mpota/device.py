@@ -1,0 +1,209 @@
+"""A device: its configuration and the flash, state, slots and source it
+implies (docs/AGENT.md, "Configuration").
+
+The configuration is a JSON object (a file, mpota.json by default):
+
+  product, device_class, hw_rev   facts a manifest must fit (hw_rev optional)
+  target            "app" or "firmware" (what the slots hold)
+  bank              "flash" (two regions of a flash chip model on the unix
+                    port, file "flash"), "dir" (two directories, "dir"),
+                    "esp32" (the OTA partitions; state files under "dir")
+  flash             {"file", "sector", "page", "write"}: the chip model
+  slot_size         bytes per slot; table_size, chunk_area: scratch bytes
+  source            a bundle directory, or an https:// (http://) URL
+  ca, allow_http    the pinned CA file for https; plain http only if true
+  max_attempts      trial boots before reverting (default 3)
+  buffer            data buffer bytes (default 1024, a power of two)
+  retries, backoff_ms   transfer retries per file, first backoff
+  clock             false on a board without a trusted clock: expiry is
+                    then not checked; "now": a fixed time (tests, demos)
+"""
+
+import time
+
+from .errors import AgentError
+from .state import RootStore, StateStore, fields
+from .state import record
+
+_UNIX_2000 = 946684800  # seconds from 1970 to 2000
+
+
+def _round(n, unit):
+    return (n + unit - 1) // unit * unit
+
+
+class Device:
+    def __init__(self, config, base="."):
+        self.cfg = config
+        self.base = base.rstrip("/") or "/"
+        kind = config.get("bank", "flash")
+        if kind == "flash":
+            self._flash_layout()
+        elif kind in ("dir", "esp32"):
+            self._dir_layout(kind)
+        else:
+            raise AgentError("config")
+        self.max_attempts = config.get("max_attempts", 3)
+        self.retries = config.get("retries", 3)
+        self.backoff_ms = config.get("backoff_ms", 200)
+        size = config.get("buffer", 1024)
+        for r in self.bank.regions + [self.table, self.chunks]:
+            size = min(size, r.page_size)
+        self.buffer = size
+        self.pad = max(r.write_size for r in self.bank.regions + [self.chunks, self.table])
+        if size & (size - 1) or self.pad > 256:
+            raise AgentError("config")
+
+    def path(self, p):
+        return p if p.startswith("/") else self.base + "/" + p
+
+    def _flash_layout(self):
+        from .bundle import format as F
+        from .flash.nor import NorFile
+        from .flash.region import Region
+        from .slots.flash import FlashBank
+        from .state.record import FlashArea
+
+        c = self.cfg
+        geo = c.get("flash", {})
+        sector = geo.get("sector", 4096)
+        sizes = (
+            _round(record.HEADER + fields.SIZE + 4, sector),
+            _round(record.HEADER + F.MAX_DOC + 4, sector),
+            _round(c.get("table_size", 16384), sector),
+            _round(c.get("chunk_area", 8192), sector),
+            _round(c["slot_size"], sector),
+        )
+        st, rt, tb, ch, sl = sizes
+        total = 2 * st + 2 * rt + tb + ch + 2 * sl
+        self.flash = NorFile(self.path(geo.get("file", "flash")), total, sector,
+                             geo.get("page", 256), geo.get("write", 1))
+        at = [0]
+
+        def take(n):
+            r = Region(self.flash, at[0], n)
+            at[0] += n
+            return r
+
+        self.state_areas = (FlashArea(take(st)), FlashArea(take(st)))
+        self.root_areas = (FlashArea(take(rt)), FlashArea(take(rt)))
+        self.table = take(tb)
+        self.chunks = take(ch)
+        self.bank = FlashBank([take(sl), take(sl)])
+        self.states = StateStore(self.state_areas)
+        self.roots = RootStore(self.root_areas)
+
+    def _dir_layout(self, kind):
+        from .flash.region import FileRegion
+        from .state.record import FileArea
+
+        c = self.cfg
+        d = self.path(c.get("dir", "slots"))
+        if kind == "esp32":
+            from .slots.esp32 import PartitionBank
+
+            self.bank = PartitionBank()
+        else:
+            from .slots.appdir import DirBank
+
+            self.bank = DirBank(d, c["slot_size"])
+        self.states = StateStore((FileArea(d + "/state.0"), FileArea(d + "/state.1")))
+        self.roots = RootStore((FileArea(d + "/root.0"), FileArea(d + "/root.1")))
+        self.table = FileRegion(d + "/table.bin", c.get("table_size", 16384))
+        self.chunks = FileRegion(d + "/chunk.bin", c.get("chunk_area", 8192))
+        self.flash = None
+
+    # Facts and clock -----------------------------------------------------
+
+    def facts(self):
+        """What verify_manifest() compares, from the configuration."""
+        from .bundle import format as F
+
+        c = self.cfg
+        target = F.TARGET_APP if c.get("target", "app") == "app" else F.TARGET_FIRMWARE
+        return {"product": c.get("product", "mpota"), "device_class": c["device_class"],
+                "hw_rev": c.get("hw_rev"), "target": target}
+
+    def now(self):
+        """Unix seconds, or None where the clock is not trusted."""
+        c = self.cfg
+        if "now" in c:
+            return c["now"]
+        if not c.get("clock", True):
+            return None
+        t = int(time.time())
+        if time.gmtime(0)[0] == 2000:
+            t += _UNIX_2000
+        return t
+
+    # Stored state ----------------------------------------------------------
+
+    def load(self):
+        st = self.states.load()
+        if st is None:
+            raise AgentError("not-provisioned")
+        return st
+
+    def save(self, st):
+        self.states.save(st)
+
+    def root(self):
+        from .bundle import trust
+
+        doc = self.roots.load()
+        if doc is None:
+            raise AgentError("not-provisioned")
+        return trust.load_root(doc)
+
+    def log(self, st, event, reason="", value=0):
+        from .state import log
+
+        st.add(event, log.reason_code(reason) if reason else 0, value, self.now() or 0)
+
+    # Source ------------------------------------------------------------------
+
+    def source(self, where=None):
+        where = where or self.cfg.get("source")
+        if not where:
+            raise AgentError("config")
+        if where.startswith("https://") or where.startswith("http://"):
+            from .source.http import HttpSource
+
+            ca = None
+            if self.cfg.get("ca"):
+                with open(self.path(self.cfg["ca"]), "rb") as f:
+                    ca = f.read()
+            return HttpSource(where, ca=ca, allow_http=self.cfg.get("allow_http", False))
+        from .source.local import LocalSource
+
+        return LocalSource(self.path(where))
+
+    def close(self):
+        if self.flash is not None:
+            self.flash.close()
+
+
+def load(path="mpota.json"):
+    """The device described by the JSON file at path (relative paths in it
+    are taken from the file's directory)."""
+    import json
+
+    with open(path) as f:
+        config = json.load(f)
+    cut = path.rfind("/")
+    return Device(config, path[:cut] if cut > 0 else ("/" if cut == 0 else "."))
+
+
+_current = []
+
+
+def use(dev):
+    """Make dev the device mpota.boot(), confirm() and install() act on."""
+    _current[:] = [dev]
+    return dev
+
+
+def current():
+    if not _current:
+        use(load())
+    return _current[0]

@@ -1,0 +1,42 @@
+"""A flash behind MicroPython's extended block device protocol.
+
+esp32.Partition and rp2.Flash both take readblocks(block, buf, offset),
+writeblocks(block, buf, offset) (programs without erasing) and
+ioctl(6, block) (erases one block); ioctl(4) and ioctl(5) give the block
+count and size. RP2040 programs whole 256-byte pages (write_size 256);
+ESP32 partitions take any length.
+"""
+
+try:
+    from micropython import const
+except ImportError:
+
+    def const(x):
+        return x
+
+
+_IOCTL_BLOCK_COUNT = const(4)
+_IOCTL_BLOCK_SIZE = const(5)
+_IOCTL_BLOCK_ERASE = const(6)
+
+
+class BlockFlash:
+    def __init__(self, bdev, write_size=1, page_size=None):
+        self.bdev = bdev
+        bs = bdev.ioctl(_IOCTL_BLOCK_SIZE, 0)
+        self.sector_size = bs
+        self.size = bdev.ioctl(_IOCTL_BLOCK_COUNT, 0) * bs
+        self.page_size = page_size or bs
+        self.write_size = write_size
+        self.erased = 0xFF
+
+    def read(self, addr, buf):
+        bs = self.sector_size
+        self.bdev.readblocks(addr // bs, buf, addr % bs)
+
+    def program(self, addr, buf):
+        bs = self.sector_size
+        self.bdev.writeblocks(addr // bs, buf, addr % bs)
+
+    def erase(self, addr):
+        self.bdev.ioctl(_IOCTL_BLOCK_ERASE, addr // self.sector_size)

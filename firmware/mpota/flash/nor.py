@@ -1,0 +1,145 @@
+"""A NOR flash chip modelled on a file, for the unix port and fault tests.
+
+It keeps the rules a real chip has: erase works on whole aligned sectors
+and sets every byte to 0xFF; program only clears bits (setting a 0 back to
+1 is refused, as it would silently fail on a chip), in write_size units,
+never across a page. Every erase and every page program is one operation;
+cut_power_before(n) makes operation n fail with PowerCut, optionally after
+tearing it (half the page programmed, or half the sector erased). After a
+cut the chip stays dead, like a board without power: reopen the file to
+"reboot".
+"""
+
+from . import FlashError
+
+try:
+    from micropython import const
+except ImportError:
+
+    def const(x):
+        return x
+
+
+_ERASED = const(0xFF)
+
+
+class PowerCut(Exception):
+    """Power was cut before (or in the middle of) a flash operation."""
+
+
+def _pow2(n):
+    return n > 0 and not n & (n - 1)
+
+
+class NorFile:
+    def __init__(self, path, size, sector_size=4096, page_size=256, write_size=1):
+        if not (_pow2(sector_size) and _pow2(page_size) and _pow2(write_size)):
+            raise FlashError("align")
+        if size % sector_size or sector_size % page_size or page_size % write_size:
+            raise FlashError("align")
+        self.size = size
+        self.sector_size = sector_size
+        self.page_size = page_size
+        self.write_size = write_size
+        self.erased = _ERASED
+        self.ops = 0
+        self.erases = 0
+        self.programs = 0
+        self.cut_at = -1
+        self.tear = False
+        self.dead = False
+        self._old = bytearray(page_size)
+        self._ff = bytearray(b"\xff" * page_size)
+        self._f = self._open(path, size)
+
+    def _open(self, path, size):
+        try:
+            f = open(path, "r+b")
+        except OSError:
+            # A new chip comes erased.
+            f = open(path, "w+b")
+            for _ in range(size // self.page_size):
+                f.write(self._ff)
+            f.flush()
+        f.seek(0, 2)
+        if f.tell() != size:
+            f.close()
+            raise FlashError("range")
+        return f
+
+    def close(self):
+        self._f.close()
+
+    def cut_power_before(self, n, tear=False):
+        """Fail operation number n (counting from 0 at open); tear: half of
+        it happens first. n < 0 disarms."""
+        self.cut_at = n
+        self.tear = tear
+
+    def _check(self, addr, n):
+        if addr < 0 or n < 0 or addr + n > self.size:
+            raise FlashError("range")
+
+    def _op(self):
+        # Count an operation; True if power goes at this one.
+        if self.dead:
+            raise PowerCut()
+        n = self.ops
+        self.ops += 1
+        if n == self.cut_at:
+            self.dead = True
+            return True
+        return False
+
+    def read(self, addr, buf):
+        if self.dead:
+            raise PowerCut()
+        self._check(addr, len(buf))
+        self._f.seek(addr)
+        self._f.readinto(buf)
+
+    def program(self, addr, buf):
+        n = len(buf)
+        self._check(addr, n)
+        if addr % self.write_size or n % self.write_size:
+            raise FlashError("align")
+        if n > self.page_size or addr // self.page_size != (addr + n - 1) // self.page_size:
+            raise FlashError("align")
+        f = self._f
+        old = self._old
+        f.seek(addr)
+        f.readinto(old, n)
+        for i in range(n):
+            if buf[i] & ~old[i] & 0xFF:
+                raise FlashError("not-erased")
+        cut = self._op()
+        self.programs += 1
+        f.seek(addr)
+        if cut:
+            if self.tear:
+                half = (n // 2) // self.write_size * self.write_size
+                f.write(memoryview(buf)[:half])
+                f.flush()
+            raise PowerCut()
+        f.write(buf)
+        f.flush()
+
+    def erase(self, addr):
+        s = self.sector_size
+        self._check(addr, s)
+        if addr % s:
+            raise FlashError("align")
+        cut = self._op()
+        self.erases += 1
+        f = self._f
+        f.seek(addr)
+        pages = s // self.page_size
+        if cut:
+            if not self.tear:
+                raise PowerCut()
+            pages //= 2
+        for _ in range(pages):
+            f.write(self._ff)
+        f.flush()
+        if cut:
+            raise PowerCut()

@@ -1,0 +1,106 @@
+"""Windows onto a flash, and a plain file that behaves like one.
+
+A Region is the part of a chip that holds one thing (a slot, a copy of the
+state, the scratch area): addresses start at 0 and are checked against its
+size, so no caller can write outside what it owns.
+"""
+
+from . import FlashError
+
+
+class Region:
+    def __init__(self, flash, base, size):
+        s = flash.sector_size
+        if base % s or size % s or base < 0 or base + size > flash.size:
+            raise FlashError("align")
+        self.flash = flash
+        self.base = base
+        self.size = size
+        self.sector_size = s
+        self.page_size = flash.page_size
+        self.write_size = flash.write_size
+        self.erased = flash.erased
+
+    def _check(self, addr, n):
+        if addr < 0 or addr + n > self.size:
+            raise FlashError("range")
+
+    def read(self, addr, buf):
+        self._check(addr, len(buf))
+        self.flash.read(self.base + addr, buf)
+
+    def program(self, addr, buf):
+        self._check(addr, len(buf))
+        self.flash.program(self.base + addr, buf)
+
+    def erase(self, addr):
+        self._check(addr, self.sector_size)
+        self.flash.erase(self.base + addr)
+
+    def erase_range(self, addr, n):
+        """Erase the sectors covering [addr, addr + n), addr sector-aligned."""
+        end = addr + n
+        while addr < end:
+            self.erase(addr)
+            addr += self.sector_size
+
+
+class FileRegion:
+    """A file used as a region: writes overwrite, so erase does nothing.
+
+    For boards with a filesystem (the application-bundle slot and its
+    scratch area). Reads past the end of the file see erased bytes.
+    """
+
+    def __init__(self, path, size, sector_size=4096, page_size=4096, write_size=1):
+        self.path = path
+        self.size = size
+        self.sector_size = sector_size
+        self.page_size = page_size
+        self.write_size = write_size
+        self.erased = 0xFF
+        self._f = None
+
+    def _file(self):
+        if self._f is None:
+            try:
+                self._f = open(self.path, "r+b")
+            except OSError:
+                self._f = open(self.path, "w+b")
+        return self._f
+
+    def close(self):
+        if self._f is not None:
+            self._f.close()
+            self._f = None
+
+    def _check(self, addr, n):
+        if addr < 0 or addr + n > self.size:
+            raise FlashError("range")
+
+    def read(self, addr, buf):
+        self._check(addr, len(buf))
+        f = self._file()
+        f.seek(addr)
+        got = f.readinto(buf) or 0
+        for i in range(got, len(buf)):
+            buf[i] = 0xFF
+
+    def program(self, addr, buf):
+        self._check(addr, len(buf))
+        f = self._file()
+        f.seek(0, 2)
+        end = f.tell()
+        if end < addr:
+            # Fill a gap with erased bytes rather than leave it undefined.
+            for _ in range(addr - end):
+                f.write(b"\xff")
+        f.seek(addr)
+        f.write(buf)
+        f.flush()
+
+    def erase(self, addr):
+        self._check(addr, self.sector_size)
+
+    def erase_range(self, addr, n):
+        self._check(addr, n)

@@ -1,0 +1,270 @@
+"""A simulated device on the unix port, driven from the shell.
+
+  MICROPYPATH=firmware build/unix/micropython -m mpota.sim DIR COMMAND ...
+
+DIR holds the device: mpota.json (its configuration, see mpota.device),
+its flash chip (a file, the NOR model) or slot directories, and run/ (the
+app unpacked at the last reboot). Commands:
+
+  provision --root FILE --bundle DIR --device-class CLASS [options]
+                  create the device, trust the root, install the bundle's
+                  image as the confirmed one. Options: --source S, --ca F,
+                  --allow-http, --product P, --hw-rev R, --bank flash|dir,
+                  --slot-size N, --sector N, --page N, --write N,
+                  --max-attempts N, --now T
+  set KEY VALUE   change one configuration entry (source, ca, now, ...)
+  check           what the source offers, verified; changes nothing
+  install [--source S]   download and install it for a trial boot
+  reboot          boot(): count a trial or revert, then run the slot's app
+  confirm         confirm the running trial image
+  status          slots, counters and download progress
+  log             the audit log, oldest first
+
+Exit status 0, or 1 with "sim: <what>: <reason>" on stderr.
+"""
+
+import json
+import sys
+
+from . import device as D
+from . import trial
+from .bundle.error import BundleError
+from .errors import AgentError
+from .source import SourceError
+from .state import log as L
+from .state.fields import NONE
+
+_CONFIG = "mpota.json"
+
+
+class _Usage(Exception):
+    pass
+
+
+def _options(args, flags=()):
+    opts = {}
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if not a.startswith("--"):
+            raise _Usage("unexpected {}".format(a))
+        key = a[2:].replace("-", "_")
+        if key in flags:
+            opts[key] = True
+            i += 1
+        elif i + 1 < len(args):
+            opts[key] = args[i + 1]
+            i += 2
+        else:
+            raise _Usage("{} needs a value".format(a))
+    return opts
+
+
+def _int(opts, key, default):
+    return int(opts[key]) if key in opts else default
+
+
+def _abs(path):
+    # Paths given on the command line are relative to where it runs; the
+    # configuration's are relative to DIR, so store them absolute.
+    import os
+
+    if path.startswith("/") or "://" in path:
+        return path
+    return os.getcwd() + "/" + path
+
+
+def _write_config(base, cfg):
+    with open(base + "/" + _CONFIG, "w") as f:
+        f.write(json.dumps(cfg))
+
+
+def _device(base):
+    return D.use(D.load(base + "/" + _CONFIG))
+
+
+def _hex(b):
+    return "".join("{:02x}".format(x) for x in b)
+
+
+def _bar(done, total, how):
+    width = 30
+    full = width * done // total if total else width
+    sys.stdout.write("\r  [{}{}] {}/{} chunks ({})   ".format(
+        "#" * full, "." * (width - full), done, total, how))
+    if done == total:
+        sys.stdout.write("\n")
+
+
+def _summary(rep):
+    print("{} version {}{}: {} chunks: {} fetched ({} bytes), {} copied locally, "
+          "{} already in the slot".format(
+              rep.outcome, rep.version, " ({})".format(rep.label) if rep.label else "",
+              rep.chunks, rep.fetched, rep.bytes, rep.copied, rep.reused))
+
+
+def provision(base, args):
+    import os
+
+    from .provision import provision as run
+
+    o = _options(args, ("allow_http",))
+    for need in ("root", "bundle", "device_class"):
+        if need not in o:
+            raise _Usage("provision needs --{}".format(need.replace("_", "-")))
+    try:
+        os.mkdir(base)
+    except OSError:
+        pass
+    cfg = {"device_class": o["device_class"], "product": o.get("product", "mpota"),
+           "target": "app", "bank": o.get("bank", "flash"),
+           "slot_size": _int(o, "slot_size", 262144),
+           "flash": {"file": "flash", "sector": _int(o, "sector", 4096),
+                     "page": _int(o, "page", 256), "write": _int(o, "write", 1)},
+           "dir": "slots", "max_attempts": _int(o, "max_attempts", 3),
+           "source": _abs(o.get("source", o["bundle"])), "allow_http": "allow_http" in o,
+           "backoff_ms": _int(o, "backoff_ms", 200)}
+    if "hw_rev" in o:
+        cfg["hw_rev"] = o["hw_rev"]
+    if "ca" in o:
+        cfg["ca"] = _abs(o["ca"])
+    if "now" in o:
+        cfg["now"] = int(o["now"])
+    _write_config(base, cfg)
+    dev = _device(base)
+    with open(o["root"], "rb") as f:
+        root = f.read()
+    rep = run(dev, root, dev.source(_abs(o["bundle"])), _bar)
+    print("provisioned with version {}".format(rep.version))
+
+
+def set_config(base, args):
+    if len(args) != 2:
+        raise _Usage("set KEY VALUE")
+    with open(base + "/" + _CONFIG) as f:
+        cfg = json.load(f)
+    key, value = args
+    if value in ("true", "false"):
+        value = value == "true"
+    elif value.isdigit():
+        value = int(value)
+    cfg[key] = value
+    _write_config(base, cfg)
+
+
+def _source(dev, args):
+    where = _options(args).get("source")
+    return dev.source(_abs(where) if where else None)
+
+
+def check(base, args):
+    from .update.install import check as run
+
+    dev = _device(base)
+    m, verdict = run(dev, _source(dev, args))
+    print("offered: version {} label {} security counter {} sequence {} ({} bytes): {}".format(
+        m.version, m.label or "-", m.security_counter, m.sequence, m.image_size, verdict))
+
+
+def install(base, args):
+    from .update.install import Install
+
+    dev = _device(base)
+    rep = Install(dev, _source(dev, args), _bar).run()
+    _summary(rep)
+
+
+def reboot(base, args):
+    dev = _device(base)
+    res = trial.boot(dev)
+    if res.reverted:
+        print("boot: trial given up, back to version {}".format(res.version))
+    if res.trial:
+        print("boot: trial of version {}, attempt {} of {}".format(
+            res.version, dev.load().attempts, dev.max_attempts))
+    else:
+        print("boot: version {}".format(res.version))
+    if dev.cfg.get("target", "app") != "app":
+        return
+    if dev.cfg.get("bank") == "dir":
+        app = dev.bank.app(res.slot)
+    else:
+        from . import apptar
+
+        app = base + "/run"
+        apptar.remove(app)
+        apptar.extract(dev.bank.regions[res.slot], res.size, app)
+        sys.path.insert(0, app)
+    with open(app + "/main.py") as f:
+        code = f.read()
+    exec(code, {"__name__": "__main__"})
+
+
+def confirm(base, args):
+    print("confirmed" if trial.confirm(_device(base)) else "nothing to confirm")
+
+
+def status(base, args):
+    dev = _device(base)
+    st = dev.load()
+    print("active: slot {} version {} size {} sha256 {}".format(
+        st.active, st.active_version, st.active_size, _hex(st.active_sha)))
+    if st.trial == NONE:
+        print("trial: none")
+    else:
+        print("trial: slot {} version {} attempts {}/{}".format(
+            st.trial, st.trial_version, st.attempts, dev.max_attempts))
+    print("min security counter: {}".format(st.min_counter))
+    print("last sequence: {}".format(st.last_sequence))
+    print("root version: {}".format(st.root_version))
+    if st.p_slot == NONE:
+        print("download: none")
+    else:
+        print("download: slot {} units {} table {} fetched {} copied {} image {}".format(
+            st.p_slot, st.p_units, st.p_table, st.p_fetched, st.p_copied, _hex(st.p_sha)))
+
+
+def _when(t):
+    import time
+
+    if not t:
+        return "-"
+    y, mo, d, h, mi, s = time.gmtime(t)[:6]
+    return "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}Z".format(y, mo, d, h, mi, s)
+
+
+def show_log(base, args):
+    st = _device(base).load()
+    for event, reason, value, t in st.events():
+        print("{} {} {}{}".format(_when(t), L.event_name(event), value,
+                                  " " + L.reason_name(reason) if reason else ""))
+
+
+_COMMANDS = {"provision": provision, "set": set_config, "check": check, "install": install,
+             "reboot": reboot, "confirm": confirm, "status": status, "log": show_log}
+
+
+def main(argv):
+    if len(argv) < 2 or argv[1] not in _COMMANDS:
+        print(__doc__)
+        return 1
+    base = argv[0].rstrip("/") or "/"
+    try:
+        _COMMANDS[argv[1]](base, argv[2:])
+    except _Usage as e:
+        sys.stderr.write("sim: usage: {}\n".format(e.args[0]))
+        return 1
+    except BundleError as e:
+        sys.stderr.write("sim: refused: {}\n".format(e.reason))
+        return 1
+    except AgentError as e:
+        sys.stderr.write("sim: not done: {}\n".format(e.reason))
+        return 1
+    except SourceError as e:
+        sys.stderr.write("sim: transfer failed: {}\n".format(e.reason))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

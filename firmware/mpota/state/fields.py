@@ -1,0 +1,123 @@
+"""The device state record: boot state, anti-rollback floors, download
+progress and the audit log, at fixed offsets (docs/AGENT.md, "State").
+
+Big-endian; offsets are into the record's payload:
+
+  0    u8 active slot, u8 trial slot (0xFF: none), u8 attempts, u8 flags
+  4    u32 minimum security counter, u32 last accepted sequence,
+       u32 trust root version
+  16   active image: u32 version, u32 size, 32 bytes SHA-256
+  56   trial image: u32 version, u32 size, u32 security counter,
+       u32 sequence, 32 bytes SHA-256
+  104  8 bytes: start of the SHA-256 of the last image that was reverted
+  112  download: 32 bytes image SHA-256 (zero: none), u8 slot,
+       u8 table stored, u16 zero, u32 units done, u32 chunks fetched,
+       u32 chunks copied locally
+  160  log: u8 next entry, u8 entries used, u16 zero, then ENTRIES entries
+"""
+
+import struct
+
+from . import log
+
+try:
+    from micropython import const
+except ImportError:
+
+    def const(x):
+        return x
+
+
+NONE = const(0xFF)
+_BOOT = const(0)
+_ACTIVE = const(16)
+_TRIAL = const(56)
+_BAD = const(104)
+_PROGRESS = const(112)
+_LOG = const(160)
+_ENTRIES = const(164)
+SIZE = _ENTRIES + log.ENTRIES * log.ENTRY_SIZE
+_ZERO32 = b"\0" * 32
+
+
+class State:
+    def __init__(self):
+        self.active = 0
+        self.trial = NONE
+        self.attempts = 0
+        self.min_counter = 0
+        self.last_sequence = 0
+        self.root_version = 0
+        self.active_version = 0
+        self.active_size = 0
+        self.active_sha = _ZERO32
+        self.trial_version = 0
+        self.trial_size = 0
+        self.trial_counter = 0
+        self.trial_sequence = 0
+        self.trial_sha = _ZERO32
+        self.bad_sha = b"\0" * 8
+        self.clear_progress()
+        self.log_next = 0
+        self.log_used = 0
+        self.entries = bytearray(log.ENTRIES * log.ENTRY_SIZE)
+
+    def clear_progress(self):
+        self.p_sha = _ZERO32
+        self.p_slot = NONE
+        self.p_table = 0
+        self.p_units = 0
+        self.p_fetched = 0
+        self.p_copied = 0
+
+    def add(self, event, reason=0, value=0, when=0):
+        """Append an event to the ring (the oldest goes when it is full)."""
+        struct.pack_into(">BBII", self.entries, self.log_next * log.ENTRY_SIZE,
+                         event, reason, value & 0xFFFFFFFF, when & 0xFFFFFFFF)
+        self.log_next = (self.log_next + 1) % log.ENTRIES
+        if self.log_used < log.ENTRIES:
+            self.log_used += 1
+
+    def last(self):
+        """The newest entry as (event, reason, value, time), or None."""
+        if not self.log_used:
+            return None
+        i = (self.log_next - 1) % log.ENTRIES
+        return struct.unpack_from(">BBII", self.entries, i * log.ENTRY_SIZE)
+
+    def events(self):
+        """Entries oldest first, as (event, reason, value, time)."""
+        first = (self.log_next - self.log_used) % log.ENTRIES
+        for k in range(self.log_used):
+            i = (first + k) % log.ENTRIES
+            yield struct.unpack_from(">BBII", self.entries, i * log.ENTRY_SIZE)
+
+    def encode(self, b):
+        p = struct.pack_into
+        p(">BBBBIII", b, _BOOT, self.active, self.trial, self.attempts, 0,
+          self.min_counter, self.last_sequence, self.root_version)
+        p(">II32s", b, _ACTIVE, self.active_version, self.active_size, self.active_sha)
+        p(">IIII32s", b, _TRIAL, self.trial_version, self.trial_size, self.trial_counter,
+          self.trial_sequence, self.trial_sha)
+        p(">8s", b, _BAD, self.bad_sha)
+        p(">32sBBHIII", b, _PROGRESS, self.p_sha, self.p_slot, self.p_table, 0,
+          self.p_units, self.p_fetched, self.p_copied)
+        p(">BBH", b, _LOG, self.log_next, self.log_used, 0)
+        b[_ENTRIES:SIZE] = self.entries
+        return SIZE
+
+    def decode(self, b):
+        u = struct.unpack_from
+        (self.active, self.trial, self.attempts, _, self.min_counter,
+         self.last_sequence, self.root_version) = u(">BBBBIII", b, _BOOT)
+        self.active_version, self.active_size, self.active_sha = u(">II32s", b, _ACTIVE)
+        (self.trial_version, self.trial_size, self.trial_counter, self.trial_sequence,
+         self.trial_sha) = u(">IIII32s", b, _TRIAL)
+        (self.bad_sha,) = u(">8s", b, _BAD)
+        (self.p_sha, self.p_slot, self.p_table, _, self.p_units, self.p_fetched,
+         self.p_copied) = u(">32sBBHIII", b, _PROGRESS)
+        self.log_next, self.log_used, _ = u(">BBH", b, _LOG)
+        self.log_next %= log.ENTRIES
+        self.log_used = min(self.log_used, log.ENTRIES)
+        self.entries[:] = b[_ENTRIES:SIZE]
+        return self

@@ -1,0 +1,89 @@
+"""Trial boots, confirmation and rollback (docs/AGENT.md, "Boot").
+
+Two separate mechanisms:
+- Rollback on failure: an installed image first runs as a trial; boot()
+  counts its attempts and, after max_attempts boots without confirm(),
+  goes back to the previous slot (or the bootloader does, on an ESP32
+  with rollback enabled). The reverted image is remembered and not
+  installed again.
+- Anti-rollback: the minimum security counter (and the last sequence)
+  rise only in confirm(), to the confirmed image's. install() refuses any
+  manifest below them, so a failed trial can still go back, but once an
+  image is confirmed no older-counter image can be installed.
+"""
+
+from .state import log as L
+from .state.fields import NONE
+
+
+class Boot:
+    """What boot() decided: the slot to run, its image version and size,
+    whether it is a trial, whether a trial was just given up, and whether
+    the board must reset to get there (a bootloader-managed bank)."""
+
+    def __init__(self, slot, version, size, trial=False, reverted=False, reset=False):
+        self.slot = slot
+        self.version = version
+        self.size = size
+        self.trial = trial
+        self.reverted = reverted
+        self.reset = reset
+
+
+def _revert(dev, st, reason):
+    dev.log(st, L.REVERT, reason, st.trial_version)
+    st.bad_sha = st.trial_sha[:8]
+    st.trial = NONE
+    st.attempts = 0
+    dev.save(st)
+
+
+def boot(dev):
+    st = dev.load()
+    bank = dev.bank
+    if st.trial == NONE:
+        res = Boot(st.active, st.active_version, st.active_size)
+    else:
+        run = bank.running()
+        if run is not None and run != st.trial:
+            # The bootloader went back by itself (or never switched).
+            _revert(dev, st, "bootloader")
+            res = Boot(run, st.active_version, st.active_size, reverted=True)
+        elif st.attempts >= dev.max_attempts:
+            _revert(dev, st, "attempts")
+            res = Boot(st.active, st.active_version, st.active_size, reverted=True)
+            if bank.bootloader:
+                bank.select(st.active)
+                res.reset = True
+        else:
+            # Counted before the image runs, so a crash counts too.
+            st.attempts += 1
+            dev.log(st, L.TRIAL, value=st.trial_version)
+            dev.save(st)
+            res = Boot(st.trial, st.trial_version, st.trial_size, trial=True)
+    if not res.reset:
+        bank.enter(res.slot)
+    return res
+
+
+def confirm(dev):
+    """Make the running trial image permanent; False if there is none."""
+    st = dev.load()
+    if st.trial == NONE:
+        return False
+    run = dev.bank.running()
+    if run is not None and run != st.trial:
+        return False
+    dev.bank.commit(st.trial)
+    st.active = st.trial
+    st.active_version, st.active_size, st.active_sha = st.trial_version, st.trial_size, st.trial_sha
+    if st.trial_counter > st.min_counter:
+        st.min_counter = st.trial_counter
+        dev.log(st, L.COUNTER, value=st.min_counter)
+    if st.trial_sequence > st.last_sequence:
+        st.last_sequence = st.trial_sequence
+    st.trial = NONE
+    st.attempts = 0
+    dev.log(st, L.CONFIRM, value=st.active_version)
+    dev.save(st)
+    return True

@@ -1,0 +1,174 @@
+"""Move bytes from a reader into a flash region without allocating.
+
+One buffer is allocated once, with a ladder of views onto it (1, 2, 4, ...
+bytes, all from its start). Every transfer is cut into power-of-two pieces
+aligned to their own size, so a piece never crosses a page and every
+hash update and program gets a ready-made view: the steady state of the
+loop allocates nothing. A reader that returns less than asked (a short
+read) is handled correctly, at the cost of one view. Bytes that do not
+fill a whole write unit (at the end of a stream) are gathered one at a
+time into a pad buffer filled with erased bytes.
+
+State survives a failure of the reader: after a SourceError the caller
+opens the file again at offset `done` and calls run() again.
+"""
+
+import hashlib
+
+
+class RegionReader:
+    """A reader over a region's bytes from addr on (the running slot, for a
+    chunk copied locally)."""
+
+    def __init__(self, region, addr):
+        self.region = region
+        self.pos = addr
+
+    def readinto(self, buf):
+        n = len(buf)
+        self.region.read(self.pos, buf)
+        self.pos += n
+        return n
+
+    def close(self):
+        pass
+
+
+class Pump:
+    def __init__(self, size, pad_size):
+        self.buf = bytearray(size)
+        mv = memoryview(self.buf)
+        ladder = []
+        k = 1
+        while k <= size:
+            ladder.append(mv[:k])
+            k <<= 1
+        self.ladder = ladder
+        self.size = size
+        self.pad = bytearray(pad_size)
+        self.padview = memoryview(self.pad)
+        self.probe = bytearray(1)
+        # Tests set hold = (micropython.heap_lock, micropython.heap_unlock)
+        # to prove the loop allocates nothing.
+        self.hold = None
+        self.start(None, 0, 0, None)
+
+    def _piece(self, left, addr):
+        # The ladder index of the largest power of two <= left and <= the
+        # buffer that keeps addr aligned to the piece's own size.
+        limit = addr & -addr if addr else self.size
+        k = len(self.ladder) - 1
+        while (1 << k) > left or (1 << k) > limit:
+            k -= 1
+        return k
+
+    def start(self, region, addr, n, check):
+        """Prepare to move n bytes into region at addr, feeding check."""
+        self.region = region
+        self.addr = addr
+        self.n = n
+        self.done = 0
+        self.fill = 0
+        self.check = check
+        self.w = region.write_size if region else 1
+        self.padw = self.padview[:self.w]
+        for i in range(self.w):
+            self.pad[i] = 0xFF
+
+    def scan(self, region, addr, n, check):
+        """Feed region[addr:addr + n] into check (reads only)."""
+        ladder = self.ladder
+        while n:
+            v = ladder[self._piece(n, addr)]
+            region.read(addr, v)
+            check.update(v)
+            addr += len(v)
+            n -= len(v)
+
+    def erased_digest(self, n):
+        """SHA-256 of n erased bytes: what a blank range hashes to."""
+        b = self.buf
+        for i in range(len(b)):
+            b[i] = 0xFF
+        h = hashlib.sha256()
+        while n:
+            v = self.ladder[self._piece(n, 0)]
+            h.update(v)
+            n -= len(v)
+        return h.digest()
+
+    def run(self, reader):
+        """Move bytes until n are done: True, or False if the reader ended
+        first. The first piece is moved before the heap is held, since a
+        decompressor allocates its window at its first read."""
+        if self.done < self.n and not self._step(reader):
+            return False
+        hold = self.hold
+        if hold:
+            hold[0]()
+        try:
+            while self.done < self.n:
+                if not self._step(reader):
+                    return False
+        finally:
+            if hold:
+                hold[1]()
+        return True
+
+    def _step(self, reader):
+        left = self.n - self.done
+        w = self.w
+        if self.fill or left < w:
+            return self._byte(reader)
+        v = self.ladder[self._piece(left, self.addr)]
+        got = reader.readinto(v)
+        if not got:
+            return False
+        if got < len(v):
+            return self._short(v, got)
+        self.check.update(v)
+        self.region.program(self.addr, v)
+        self.addr += got
+        self.done += got
+        return True
+
+    def _byte(self, reader):
+        one = self.ladder[0]
+        if reader.readinto(one) != 1:
+            return False
+        self.check.update(one)
+        self.pad[self.fill] = one[0]
+        self.fill += 1
+        self.done += 1
+        if self.fill == self.w or self.done == self.n:
+            self._flush_pad()
+        return True
+
+    def _short(self, v, got):
+        # A short read: the whole write units go now, the rest to the pad.
+        whole = got - got % self.w
+        if whole:
+            part = v[:whole]
+            self.check.update(part)
+            self.region.program(self.addr, part)
+            self.addr += whole
+            self.done += whole
+        for i in range(whole, got):
+            self.check.update(v[i:i + 1])
+            self.pad[self.fill] = v[i]
+            self.fill += 1
+            self.done += 1
+        if self.done == self.n and self.fill:
+            self._flush_pad()
+        return True
+
+    def _flush_pad(self):
+        self.region.program(self.addr, self.padw)
+        self.addr += self.w
+        self.fill = 0
+        for i in range(self.w):
+            self.pad[i] = 0xFF
+
+    def extra(self, reader):
+        """True if the reader has more bytes than were asked for."""
+        return bool(reader.readinto(self.probe))
