@@ -32,6 +32,7 @@ from .faults import Fault
 STATUS_PATH = "/.mpota/status"
 STATE_DIRNAME = ".mpota-serve"
 MAX_STATUS = 4096  # bytes of one status report
+_DISCARD_MAX = 64 * 1024  # an oversized report up to this is read before refusing it
 MAX_STATUS_LOG = 1 << 20  # status.log is moved to status.log.1 past this
 _BLOCK = 64 * 1024
 _HANDSHAKE_SECONDS = 10
@@ -195,8 +196,12 @@ class Handler(BaseHTTPRequestHandler):
             self._short(411, "Content-Length required")
             return
         if int(length) > MAX_STATUS:
-            self.close_connection = True  # its body stays unread
-            self._short(413, "a status report is at most {} bytes".format(MAX_STATUS))
+            if int(length) <= _DISCARD_MAX:
+                self.rfile.read(int(length))  # read, so the answer is not lost to a reset
+            else:
+                self.close_connection = True
+            self._short(413, "a status report is at most {} bytes".format(MAX_STATUS),
+                        [("Connection", "close")] if self.close_connection else ())
             return
         body = self.rfile.read(int(length))
         try:

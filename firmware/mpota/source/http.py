@@ -190,6 +190,9 @@ class HttpSource:
                 # https was not asked for by a plain-http configuration.
                 raise SourceError("tls" if self._scheme == "https" else "bad-response")
             return url[1], url[2], url[3]
+        colon = loc.find(":")
+        if colon >= 0 and not 0 <= loc.find("/") < colon:
+            raise SourceError("bad-response")  # a scheme we do not speak
         if not loc.startswith("/"):
             loc = path[:path.rfind("/") + 1] + loc
         if not valid_path(loc):

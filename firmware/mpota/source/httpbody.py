@@ -36,6 +36,8 @@ def read_head(stream, b, small, read_ms):
             n += 1
             if c == (13 if k % 2 == 0 else 10):
                 k += 1
+            elif c == 10:
+                raise SourceError("bad-response")  # a bare LF ends no line here
             else:
                 k = 1 if c == 13 else 0
     return n

@@ -117,7 +117,7 @@ def connect(host, port, ctx, connect_ms, read_ms):
             raw.close()
             raise SourceError("timeout" if timed_out(e) else "tls")
     conn = Conn(raw, stream, read_ms)
-    conn.timer.settimeout(read_ms / 1000)
+    conn.timer.settimeout(conn.timeout)
     return conn
 
 
@@ -126,7 +126,10 @@ class Conn:
 
     def __init__(self, raw, stream, read_ms):
         self.raw = raw
-        self.read_ms = read_ms
+        # Made once: state() runs at the end of every body, where the agent
+        # may hold the heap locked, and a float is an allocation.
+        self.timeout = read_ms / 1000
+        self.probe = bytearray(1)
         self.key = None
         if hasattr(stream, "readinto"):
             # MicroPython: readinto(buf, n) fills n; the TLS stream has no
@@ -150,11 +153,11 @@ class Conn:
         GONE if the peer closed or the connection broke."""
         self.timer.settimeout(0)
         try:
-            got = self.stream.readinto(bytearray(1), 1)
+            got = self.stream.readinto(self.probe, 1)
         except OSError:
             got = 0
         try:
-            self.timer.settimeout(self.read_ms / 1000)
+            self.timer.settimeout(self.timeout)
         except OSError:
             return GONE
         if got is None:  # it would block: nothing is waiting
