@@ -173,7 +173,11 @@ class Device:
             if self.cfg.get("ca"):
                 with open(self.path(self.cfg["ca"]), "rb") as f:
                     ca = f.read()
-            return HttpSource(where, ca=ca, allow_http=self.cfg.get("allow_http", False))
+            try:
+                return HttpSource(where, ca=ca, allow_http=self.cfg.get("allow_http", False))
+            except ValueError:
+                # No CA, a CA that does not parse, or a URL that does not.
+                raise AgentError("config")
         from .source.local import LocalSource
 
         return LocalSource(self.path(where))

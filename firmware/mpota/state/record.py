@@ -53,10 +53,13 @@ class FlashArea:
         if n > r.size:
             raise FlashError("range")
         r.erase_range(0, n)
-        mv = memoryview(buf)
         page = r.page_size
         for off in range(0, n, page):
-            r.program(off, mv[off:min(off + page, n)])
+            piece = buf[off:min(off + page, n)]
+            if len(piece) % w:
+                # The record's last bytes, padded to a whole write unit.
+                piece = piece + b"\xff" * (w - len(piece) % w)
+            r.program(off, piece)
 
 
 class FileArea:

@@ -300,7 +300,7 @@ class Install:
         p = self.pump
         p.start(self.slot, off, e.raw_len, raw)
         p.hold = self.hold
-        if not p.run(rd):
+        if not p.run(rd, prime=True):
             raise BundleError("truncated-chunk")
         if p.extra(rd):
             raise BundleError("too-large")

@@ -97,11 +97,11 @@ class Pump:
             n -= len(v)
         return h.digest()
 
-    def run(self, reader):
+    def run(self, reader, prime=False):
         """Move bytes until n are done: True, or False if the reader ended
-        first. The first piece is moved before the heap is held, since a
-        decompressor allocates its window at its first read."""
-        if self.done < self.n and not self._step(reader):
+        first. prime: move the first piece before the heap is held (a
+        decompressor allocates its window at its first read)."""
+        if prime and self.done < self.n and not self._step(reader):
             return False
         hold = self.hold
         if hold:
