@@ -1,0 +1,15 @@
+// Raspberry Pi Pico W running mpota: the port's board settings (radio,
+// networking; found through the port directory on the include path), then
+// the flash split.
+#include "boards/RPI_PICO_W/mpconfigboard.h"
+
+#undef MICROPY_HW_BOARD_NAME
+#define MICROPY_HW_BOARD_NAME "Raspberry Pi Pico W with mpota"
+
+// The filesystem is what the firmware region (MPOTA_FIRMWARE_BYTES, from
+// mpconfigboard.cmake) leaves of the flash.
+#ifndef MPOTA_FIRMWARE_BYTES
+#error "MPOTA_FIRMWARE_BYTES comes from mpconfigboard.cmake (MICROPY_DEF_BOARD)"
+#endif
+#undef MICROPY_HW_FLASH_STORAGE_BYTES
+#define MICROPY_HW_FLASH_STORAGE_BYTES (PICO_FLASH_SIZE_BYTES - MPOTA_FIRMWARE_BYTES)

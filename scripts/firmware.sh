@@ -1,0 +1,103 @@
+#!/bin/sh
+# Builds the firmware for one board, or says in one line what is missing.
+#
+#   scripts/firmware.sh BOARD        (make firmware BOARD=...)
+#
+#   ESP32_GENERIC        ESP-IDF (idf.py on PATH, IDF_PATH) -> build/firmware/ESP32_GENERIC
+#   RPI_PICO, RPI_PICO_W the Pico SDK (PICO_SDK_PATH, or lib/pico-sdk in the
+#                        MicroPython tree), cmake, arm-none-eabi-gcc
+#                        -> build/firmware/<board>/firmware.uf2
+#   QEMU_M3, QEMU_M0, unix   the repository's own builds (make qemu, ...)
+#
+# ESP32 and RP2 builds also need a MicroPython 1.25 tree with the submodules
+# their port uses; Debian's source package in build/micropython has none of
+# them, so point MPY_DIR at a git checkout. Exit status: 0 built, 1 the build
+# failed, 2 unknown board, 3 something the build needs is missing.
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+board=${1:-}
+mpy=${MPY_DIR:-$top/build/micropython}
+out=$top/build/firmware/$board
+cmod=$top/firmware/cmod/ed25519/micropython.cmake
+boards="ESP32_GENERIC RPI_PICO RPI_PICO_W QEMU_M3 QEMU_M0 unix"
+
+missing() {
+    echo "firmware: $board needs $1: $2" >&2
+    exit 3
+}
+
+# The MicroPython tree has the submodule (or micropython-lib package) $1.
+need_lib() {
+    [ -e "$mpy/$1" ] || missing "$2 in the MicroPython tree ($mpy has no $1)" \
+        "use a MicroPython 1.25 git checkout after 'make -C ports/$3 submodules' (BOARD=$board), as MPY_DIR=<path>"
+}
+
+need_tool() {
+    command -v "$1" >/dev/null 2>&1 || missing "$1 on PATH" "$2"
+}
+
+run() {
+    log=$out.log
+    mkdir -p "$out"
+    echo "firmware: building $board (log: ${log#"$top"/})"
+    if ! "$@" >"$log" 2>&1; then
+        tail -n 40 "$log" >&2
+        echo "firmware: $board FAILED (full log: $log)" >&2
+        exit 1
+    fi
+}
+
+case $board in
+QEMU_M3) exec make -C "$top" --no-print-directory qemu ;;
+QEMU_M0) exec make -C "$top" --no-print-directory qemu-m0 ;;
+unix) exec make -C "$top" --no-print-directory unix ;;
+
+ESP32_GENERIC)
+    if [ -z "${IDF_PATH:-}" ] || ! command -v idf.py >/dev/null 2>&1; then
+        missing "ESP-IDF 5.2 to 5.4 (idf.py on PATH and IDF_PATH set)" \
+            "install it with Espressif's install.sh esp32, then 'source \$IDF_PATH/export.sh'"
+    fi
+    need_lib lib/berkeley-db-1.xx/README "the berkeley-db submodule" esp32
+    need_lib lib/micropython-lib/micropython/bundles/bundle-networking/manifest.py \
+        "a full micropython-lib" esp32
+    run make -C "$mpy/ports/esp32" BOARD="$board" BOARD_DIR="$top/boards/$board" \
+        BUILD="$out" USER_C_MODULES="$cmod"
+    echo "firmware: $board -> ${out#"$top"/}/firmware.bin"
+    ;;
+
+RPI_PICO | RPI_PICO_W)
+    if [ -n "${PICO_SDK_PATH:-}" ]; then
+        [ -f "$PICO_SDK_PATH/pico_sdk_init.cmake" ] || missing "the Pico SDK" \
+            "PICO_SDK_PATH=$PICO_SDK_PATH has no pico_sdk_init.cmake; point it at a pico-sdk checkout"
+        sdk_arg=-DPICO_SDK_PATH_OVERRIDE=$PICO_SDK_PATH
+    else
+        [ -f "$mpy/lib/pico-sdk/pico_sdk_init.cmake" ] || missing "the Pico SDK" \
+            "set PICO_SDK_PATH to a pico-sdk checkout, or use a MicroPython git checkout after 'make -C ports/rp2 submodules' as MPY_DIR=<path>"
+        sdk_arg=
+    fi
+    need_tool cmake "apt-get install cmake"
+    need_tool arm-none-eabi-gcc "apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi"
+    need_lib lib/tinyusb/src "the tinyusb submodule" rp2
+    need_lib lib/mbedtls/include "the mbedtls submodule" rp2
+    need_lib lib/micropython-lib/micropython/drivers "a full micropython-lib" rp2
+    if [ "$board" = RPI_PICO_W ]; then
+        need_lib lib/cyw43-driver/src/cyw43.h "the cyw43-driver submodule" rp2
+        need_lib lib/lwip/src "the lwip submodule" rp2
+        need_lib lib/btstack/src "the btstack submodule" rp2
+        need_lib lib/micropython-lib/micropython/bundles/bundle-networking/manifest.py \
+            "a full micropython-lib" rp2
+    fi
+    # The port's Makefile insists on lib/pico-sdk; cmake takes an SDK
+    # elsewhere, so call it as that Makefile would.
+    run sh -c 'cd "$1/ports/rp2" && cmake -S . -B "$2" -DPICO_BUILD_DOCS=0 -DMICROPY_BOARD="$3" \
+            -DMICROPY_BOARD_DIR="$4" -DUSER_C_MODULES="$5" ${6:+"$6"} && make -j"$(nproc)" -C "$2"' \
+        sh "$mpy" "$out" "$board" "$top/boards/$board" "$cmod" "$sdk_arg"
+    echo "firmware: $board -> ${out#"$top"/}/firmware.uf2"
+    ;;
+
+*)
+    echo "firmware: unknown board '$board': make firmware BOARD=<one of: $boards>" >&2
+    exit 2
+    ;;
+esac
