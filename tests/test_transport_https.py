@@ -182,7 +182,7 @@ print('RESULT ' + json.dumps({'ok': [got, calls]}))
 def test_download_fits_a_small_heap(unix_target, server, tree):
     # docs/TRANSPORT.md gives the measured minimum; this keeps us near it.
     code = _setup(server) + "report('small-heap', read_all, src, 'blob', 0, 1024)\n"
-    (r,) = device.run(unix_target, code, heapsize=128 * 1024)
+    (r,) = device.run(unix_target, code, heapsize=120 * 1024)
     assert r["ok"][:2] == [SIZES["blob"], _sha(tree[1]["blob"])]
 
 
