@@ -88,6 +88,8 @@ class Body:
         if conn is None:
             raise SourceError("closed")  # it failed before, or was closed
         n = len(buf)
+        if n == 0:
+            raise ValueError("buf")  # 0 would read as the end of the file
         if n > left:
             n = left
         now = netconn.ticks_ms()
