@@ -9,6 +9,7 @@ import signal
 import ssl
 import subprocess
 import sys
+import time
 
 import pytest
 from cryptography import x509
@@ -209,3 +210,15 @@ def test_bad_arguments_are_one_line_errors(args, message):
     assert r.returncode == 1
     assert r.stderr.startswith("mpota: ") and message in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_stop_is_prompt_while_a_fault_holds_a_connection(tree):
+    srv = Serve(tree, "--fault", "stall:100").start()
+    c = _client(srv)
+    c.request("GET", "/b/f")
+    r = c.getresponse()
+    assert r.read(100) == DATA[:100]
+    started = time.monotonic()
+    assert srv.stop() == 0
+    assert time.monotonic() - started < 5
+    c.close()

@@ -118,3 +118,18 @@ def some(src, name, count):
         endless, after = _run(unix_target, srv, calls)
     assert endless["ok"] >= 200000
     assert after["ok"][0] == SIZE
+
+
+def test_corrupted_byte_arrives_as_sent_for_the_agent_to_refuse(unix_target, tree):
+    # The source passes bytes on as the server sent them (it never vouches
+    # for them): the one flipped byte is there, at its offset, for the
+    # agent's hash check to find. --fault-on leaves other paths alone.
+    root, data = tree
+    (root / "b" / "g").write_bytes(data)
+    with Serve(root, "--fault", "corrupt:777", "--fault-on", "b/f") as srv:
+        calls = "report('f', read_all, src, 'f')\nreport('g', read_all, src, 'g')\n"
+        f, g = _run(unix_target, srv, calls)
+    bad = bytearray(data)
+    bad[777] ^= 0xFF
+    assert f["ok"][:2] == [SIZE, _sha(bytes(bad))]
+    assert g["ok"][:2] == [SIZE, _sha(data)]
