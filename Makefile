@@ -126,3 +126,41 @@ clean:
 
 distclean:
 	rm -rf $(BUILD)
+
+# --- Boards, the mip package, typing (docs/BOARDS.md) ----------------------
+#
+#   make firmware BOARD=ESP32_GENERIC|RPI_PICO|RPI_PICO_W|QEMU_M3|QEMU_M0|unix
+#                     builds where the board's SDK is present, else says in
+#                     one line what is missing (exit 3); ESP32 and RP2 take
+#                     MPY_DIR=<MicroPython checkout with submodules>
+#   make mip [MIP_BASE=<address build/mip is served from>]
+#                     build/mip: the agent as a mip package, ed25519 per arch
+#   make stubs        build/stubs/<set>: the board stubs of the typing test
+
+# Set on the command line; a BOARD in the environment is ignored.
+BOARD :=
+STUBS := $(BUILD)/stubs
+STUB_SETS := $(patsubst $(ROOT)/typing/requirements-%.txt,%,$(wildcard $(ROOT)/typing/requirements-*.txt))
+
+.PHONY: firmware mip stubs
+
+firmware:
+	@MPY_DIR=$(MPY_DIR) $(ROOT)/scripts/firmware.sh "$(BOARD)"
+
+mip: setup natmod
+	@$(PYTHON) $(ROOT)/scripts/mip_package.py $(if $(MIP_BASE),--base $(MIP_BASE)) $(BUILD)/mip
+
+stubs: $(foreach s,$(STUB_SETS),$(STUBS)/$(s)/.mpota-installed)
+
+# One folder per set: the sets define the same modules differently. Exact
+# pins and --no-deps, so every run checks against the same stubs.
+$(STUBS)/%/.mpota-installed: $(ROOT)/typing/requirements-%.txt | $(VENV_STAMP)
+	@echo "setup: $* stubs in build/stubs/$*"
+	@rm -rf $(STUBS)/$* && mkdir -p $(STUBS)
+	@$(PYTHON) -m pip install -q --disable-pip-version-check --no-deps --no-compile \
+		--target $(STUBS)/$* -r $< >$(STUBS)/$*.log 2>&1 \
+		|| { tail -n 30 $(STUBS)/$*.log; echo "setup: pip install failed (log: $(STUBS)/$*.log)"; exit 1; }
+	@touch $@
+
+# More prerequisites of `make test` (make adds them to its rule above).
+test: stubs
