@@ -14,6 +14,8 @@ The configuration is a JSON object (a file, mpota.json by default):
   ca, allow_http    the pinned CA file for https; plain http only if true
   max_attempts      trial boots before reverting (default 3)
   buffer            data buffer bytes (default 1024, a power of two)
+  inflate_bits      deflate window reserved at the start of an install
+                    (default 12: 4 KB; 0: none), see update.install
   retries, backoff_ms   transfer retries per file, first backoff
   clock             false on a board without a trusted clock: expiry is
                     then not checked; "now": a fixed time (tests, demos)
@@ -46,6 +48,7 @@ class Device:
         self.max_attempts = config.get("max_attempts", 3)
         self.retries = config.get("retries", 3)
         self.backoff_ms = config.get("backoff_ms", 200)
+        self.inflate_bits = config.get("inflate_bits", 12)
         size = config.get("buffer", 1024)
         for r in self.bank.regions + [self.table, self.chunks]:
             size = min(size, r.page_size)

@@ -24,6 +24,7 @@ def provision(dev, root_doc, src, progress=None):
     st.active_version, st.active_size, st.active_sha = st.trial_version, st.trial_size, st.trial_sha
     st.min_counter, st.last_sequence = st.trial_counter, st.trial_sequence
     st.trial = NONE
+    dev.bank.commit(st.active)
     dev.log(st, L.PROVISION, value=st.active_version)
     dev.save(st)
     return rep

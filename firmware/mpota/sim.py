@@ -10,8 +10,9 @@ app unpacked at the last reboot). Commands:
                   create the device, trust the root, install the bundle's
                   image as the confirmed one. Options: --source S, --ca F,
                   --allow-http, --product P, --hw-rev R, --bank flash|dir,
-                  --slot-size N, --sector N, --page N, --write N,
-                  --max-attempts N, --now T
+                  --slot-size N, --table-size N, --chunk-area N,
+                  --sector N, --page N, --write N, --max-attempts N,
+                  --backoff-ms N, --now T
   set KEY VALUE   change one configuration entry (source, ca, now, ...)
   check           what the source offers, verified; changes nothing
   install [--source S]   download and install it for a trial boot
@@ -119,6 +120,8 @@ def provision(base, args):
     cfg = {"device_class": o["device_class"], "product": o.get("product", "mpota"),
            "target": "app", "bank": o.get("bank", "flash"),
            "slot_size": _int(o, "slot_size", 262144),
+           "table_size": _int(o, "table_size", 16384),
+           "chunk_area": _int(o, "chunk_area", 8192),
            "flash": {"file": "flash", "sector": _int(o, "sector", 4096),
                      "page": _int(o, "page", 256), "write": _int(o, "write", 1)},
            "dir": "slots", "max_attempts": _int(o, "max_attempts", 3),
@@ -236,8 +239,8 @@ def _when(t):
 def show_log(base, args):
     st = _device(base).load()
     for event, reason, value, t in st.events():
-        print("{} {} {}{}".format(_when(t), L.event_name(event), value,
-                                  " " + L.reason_name(reason) if reason else ""))
+        print("{} {} {} {}{}".format(_when(t), L.event_name(event), L.value_name(event), value,
+                                     " " + L.reason_name(reason) if reason else ""))
 
 
 _COMMANDS = {"provision": provision, "set": set_config, "check": check, "install": install,

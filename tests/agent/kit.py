@@ -63,14 +63,30 @@ def app_bundle(tmp, name, version, healthy=True, **kw):
     return bundle(tmp, name, data, version=version, target="app", **kw)
 
 
-def run(target, code, heapsize=None, timeout=120):
+def run(target, code, heapsize=None, timeout=120, extra_path=()):
     """Run device code with agentkit imported; return {name: value} from
     its RESULT lines."""
-    out = target.run("from agentkit import *\n" + code, path=PATH, heapsize=heapsize,
-                     timeout=timeout)
+    out = target.run("from agentkit import *\n" + code, path=PATH + list(extra_path),
+                     heapsize=heapsize, timeout=timeout)
     results = {}
     for line in out.splitlines():
         if line.startswith("RESULT "):
             _, name, value = line.split(" ", 2)
             results[name] = json.loads(value)
     return results
+
+
+def sim(device_dir, *args, heapsize=None, cwd=None):
+    """Run `micropython -m mpota.sim DIR ARGS...` as the docs say; return
+    the CompletedProcess (text)."""
+    import os
+    import subprocess
+
+    import targets
+
+    argv = [str(targets.UNIX_BINARY)]
+    if heapsize:
+        argv += ["-X", "heapsize={}".format(heapsize)]
+    argv += ["-m", "mpota.sim", str(device_dir)] + [str(a) for a in args]
+    env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(f.FIRMWARE), ".frozen"]))
+    return subprocess.run(argv, capture_output=True, text=True, env=env, cwd=cwd, timeout=300)

@@ -20,7 +20,7 @@ ENTRY_SIZE = const(10)
 INSTALL = const(1)  # install started, value: version
 CHUNK_FAIL = const(2)  # a chunk could not be fetched or checked, value: chunk index
 VERIFY_FAIL = const(3)  # a manifest, table or image was refused, value: version (0 if unknown)
-TRIAL = const(4)  # trial boot, value: version, reason: none
+TRIAL = const(4)  # trial boot, value: version
 CONFIRM = const(5)  # the trial image was confirmed, value: version
 REVERT = const(6)  # back to the previous image, value: version given up
 COUNTER = const(7)  # stored minimum security counter raised, value: new counter
@@ -30,6 +30,9 @@ PROVISION = const(10)  # device provisioned, value: version
 
 NAMES = ("", "install", "chunk-failure", "verify-failure", "trial-boot", "confirm",
          "revert", "counter-advanced", "installed", "root-rotated", "provisioned")
+# What each event's value is.
+VALUES = ("", "version", "chunk", "version", "version", "version", "version", "counter",
+          "version", "root", "version")
 
 # Reason codes from the bundle verifier, the sources and the agent.
 REASONS = (
@@ -57,3 +60,7 @@ def reason_name(code):
 
 def event_name(code):
     return NAMES[code] if code < len(NAMES) else "event-{}".format(code)
+
+
+def value_name(code):
+    return VALUES[code] if code < len(VALUES) else "value"

@@ -37,6 +37,8 @@ except ImportError:
 # record are checked against the table on resume, so a record per unit
 # would only wear the state sectors.
 _SAVE_EVERY = const(65536)
+# The decompressor's state besides its window (uzlib's trees and buffers).
+_INFLATE_STATE = const(2048)
 _OK = const(0)
 _BLANK = const(1)
 _DIRTY = const(2)
@@ -113,6 +115,9 @@ class Install:
         self.report = Report()
         # Tests set (micropython.heap_lock, micropython.heap_unlock).
         self.hold = None
+        self.reserved = None
+        if dev.inflate_bits:
+            self._room(True, dev.inflate_bits)
 
     def run(self):
         dev = self.dev
@@ -139,6 +144,10 @@ class Install:
             st.p_slot = i
             dev.log(st, L.INSTALL, value=m.version)
             dev.save(st)
+        if m.window_bits:
+            self._room(True)
+        else:
+            self.reserved = None
         self._table()
         self._units()
         self._readback()
@@ -295,16 +304,41 @@ class Install:
                        "missing-chunk", "truncated-chunk", self.hold)
         stored.finish()
         # Only bytes whose stored hash matched reach the decompressor.
-        rd = inflate.reader(RegionStream(area, at, e.stored_len), self.m.window_bits)
+        stream = RegionStream(area, at, e.stored_len)
         raw = Expect(e.raw_len, e.raw_sha, "truncated-chunk")
         p = self.pump
         p.start(self.slot, off, e.raw_len, raw)
         p.hold = self.hold
-        if not p.run(rd, prime=True):
-            raise BundleError("truncated-chunk")
-        if p.extra(rd):
-            raise BundleError("too-large")
+        self._room(False)
+        try:
+            rd = inflate.reader(stream, self.m.window_bits)
+            if not p.run(rd, prime=True):
+                raise BundleError("truncated-chunk")
+            if p.extra(rd):
+                raise BundleError("too-large")
+        finally:
+            rd = None
+            self._room(True)
         raw.finish()
+
+    def _room(self, keep, bits=None):
+        # The decompressor allocates its window (2^window_bits bytes) and
+        # state for every chunk. A block that size is reserved early and
+        # handed over for each chunk, so that a heap fragmented meanwhile
+        # still has the space. Best effort: without it the decompressor
+        # may still find room.
+        import gc
+
+        size = (1 << (bits or self.m.window_bits)) + _INFLATE_STATE
+        if keep and self.reserved is not None and len(self.reserved) >= size:
+            return
+        self.reserved = None
+        gc.collect()
+        if keep:
+            try:
+                self.reserved = bytearray(size)
+            except MemoryError:
+                pass
 
     def _download(self, name, n, check, region, addr, missing, short, hold):
         # Stream a file of n bytes into region at addr. A dropped transfer

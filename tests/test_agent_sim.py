@@ -1,0 +1,62 @@
+"""The simulated device, driven from the shell exactly as docs/AGENT.md
+shows: provision, update, trial boot, confirm, a failed trial rolled back,
+a replayed old release refused, and the audit log that tells it."""
+
+import pytest
+
+from agent import kit
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory):
+    d = tmp_path_factory.mktemp("sim")
+    return {"dir": d, "root": kit.root(d),
+            "v1": kit.app_bundle(d, "v1", 1, device_class="sim"),
+            "v2": kit.app_bundle(d, "v2", 2, device_class="sim", compress="deflate"),
+            "v3": kit.app_bundle(d, "v3", 3, healthy=False, device_class="sim")}
+
+
+def _ok(proc):
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def _refused(proc):
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    return proc.stderr.strip().splitlines()[-1]
+
+
+def test_simulated_device_updates_rolls_back_and_refuses_a_replay(tmp_path, release):
+    dev = tmp_path / "dev"
+    r = release
+    out = _ok(kit.sim(dev, "provision", "--root", r["root"], "--bundle", r["v1"],
+                      "--device-class", "sim", "--backoff-ms", "0"))
+    assert "provisioned with version 1" in out
+    assert "app version 1" in _ok(kit.sim(dev, "reboot"))
+
+    assert "version 2" in _ok(kit.sim(dev, "check", "--source", r["v2"]))
+    out = _ok(kit.sim(dev, "install", "--source", r["v2"]))
+    assert "installed version 2" in out and "chunks (" in out  # progress shown
+    assert "trial: slot 1 version 2 attempts 0/3" in _ok(kit.sim(dev, "status"))
+    out = _ok(kit.sim(dev, "reboot"))
+    assert "trial of version 2, attempt 1 of 3" in out
+    assert "app version 2" in out and "health check passed True" in out
+    status = _ok(kit.sim(dev, "status"))
+    assert "active: slot 1 version 2" in status and "min security counter: 2" in status
+
+    _ok(kit.sim(dev, "set", "source", r["v3"]))
+    _ok(kit.sim(dev, "install"))
+    for attempt in (1, 2, 3):
+        out = _ok(kit.sim(dev, "reboot"))
+        assert "attempt {} of 3".format(attempt) in out and "health check failed" in out
+    out = _ok(kit.sim(dev, "reboot"))
+    assert "trial given up, back to version 2" in out and "app version 2" in out
+    assert _refused(kit.sim(dev, "install")) == "sim: not done: reverted"
+    # v1 is validly signed, but its security counter is below the stored one.
+    assert _refused(kit.sim(dev, "install", "--source", r["v1"])) == "sim: refused: rollback"
+
+    log = _ok(kit.sim(dev, "log")).splitlines()
+    events = [line.split()[1] for line in log]
+    assert events[-9:] == ["confirm", "install", "installed", "trial-boot", "trial-boot",
+                           "trial-boot", "revert", "verify-failure", "verify-failure"]
+    assert log[-1].endswith("rollback")

@@ -1,0 +1,126 @@
+"""Every kind of slot behind the same agent: two app directories (any
+board with a filesystem, CircuitPython included) and the ESP32's OTA
+partitions (through a stand-in esp32.Partition on the flash model)."""
+
+from agent import kit
+
+ESP32_STUB = kit.MP.parent / "esp32stub"
+
+
+def _bundles(tmp_path):
+    return {"root": kit.root(tmp_path),
+            "v1": kit.app_bundle(tmp_path, "v1", 1, device_class="board"),
+            "v2": kit.app_bundle(tmp_path, "v2", 2, device_class="board"),
+            "v3": kit.app_bundle(tmp_path, "v3", 3, healthy=False, device_class="board")}
+
+
+def test_app_directories_switch_by_the_state_record_and_boot_puts_the_app_on_sys_path(
+        unix_target, tmp_path):
+    b = _bundles(tmp_path)
+    r = kit.run(unix_target, """
+import sys
+from mpota import trial
+from mpota.source.local import LocalSource
+from mpota.update.install import Install
+base = {base!r}
+dev = device(base, bank="dir", target="app", device_class="board", slot_size=131072)
+provision(dev, {root!r}, {v1!r})
+b = trial.boot(dev)
+emit("boot1", [b.slot, sys.path[0] == dev.bank.app(0)])
+with open(dev.bank.app(0) + "/main.py") as f:
+    emit("app1", "app version 1" in f.read())
+emit("install", report(Install(dev, LocalSource({v2!r})).run()))
+b = trial.boot(dev)
+emit("boot2", [b.slot, b.trial, sys.path[0] == dev.bank.app(1), dev.bank.app(0) in sys.path])
+import main  # the app: prints its version, passes its check, confirms
+emit("state", state(dev))
+# The old slot is reused for the next image; nothing of v1 is left in it.
+with open(dev.bank.app(0) + "/stale.py", "w") as f:
+    f.write("x = 1")
+Install(dev, LocalSource({v3!r})).run()
+import os
+emit("stale", "stale.py" in os.listdir(dev.bank.app(0)))
+""".format(base=str(tmp_path / "dev"), **{k: str(v) for k, v in b.items()}))
+    assert r["boot1"] == [0, True] and r["app1"] is True
+    assert r["install"]["outcome"] == "installed" and r["install"]["slot"] == 1
+    assert r["boot2"] == [1, True, True, False]
+    assert r["state"]["active"] == 1 and r["state"]["active_version"] == 2
+    assert r["stale"] is False
+
+
+def test_esp32_partitions_update_confirm_and_bootloader_rollback(unix_target, tmp_path):
+    b = _bundles(tmp_path)
+    code = """
+import esp32
+from mpota import trial
+from mpota.source.local import LocalSource
+from mpota.update.install import Install
+base = {base!r}
+import os
+try:
+    os.mkdir(base)
+except OSError:
+    pass
+esp32.configure(base, 131072)
+dev = device(base, bank="esp32", dir=base, target="app", device_class="board")
+provision(dev, {root!r}, {v1!r})
+emit("provisioned", [esp32.otadata()["state"], state(dev)["active"]])
+emit("install", report(Install(dev, LocalSource({v2!r})).run()))
+emit("ota", esp32.otadata()["boot"])
+emit("reset", esp32.reset())
+b = trial.boot(dev)
+emit("trial", [b.slot, b.trial])
+emit("confirm", [trial.confirm(dev), esp32.otadata()["state"], state(dev)["active"]])
+# v3 fails its check; the bootloader gives it up at the next reset.
+Install(dev, LocalSource({v3!r})).run()
+emit("reset3", esp32.reset())
+b = trial.boot(dev)
+emit("trial3", [b.slot, b.trial])
+emit("reset4", esp32.reset(rollback=True))
+b = trial.boot(dev)
+st = state(dev)
+emit("after", [b.slot, b.reverted, st["active"], st["trial"], st["events"][-1]])
+""".format(base=str(tmp_path / "dev"), **{k: str(v) for k, v in b.items()})
+    r = kit.run(unix_target, code, extra_path=[ESP32_STUB])
+    assert r["provisioned"] == ["valid", 0]
+    assert r["install"]["slot"] == 1 and r["ota"] == "ota_1"
+    assert r["reset"] == "ota_1" and r["trial"] == [1, True]
+    assert r["confirm"] == [True, "valid", 1]
+    assert r["reset3"] == "ota_0" and r["trial3"] == [0, True]
+    assert r["reset4"] == "ota_1"
+    # boot() sees the bootloader went back and records it (reason 40:
+    # "bootloader").
+    assert r["after"] == [1, True, 1, 255, [6, 40, 3]]
+
+
+def test_esp32_without_bootloader_rollback_reverts_by_attempt_count(unix_target, tmp_path):
+    b = _bundles(tmp_path)
+    code = """
+import esp32
+from mpota import trial
+from mpota.source.local import LocalSource
+from mpota.update.install import Install
+base = {base!r}
+import os
+try:
+    os.mkdir(base)
+except OSError:
+    pass
+esp32.configure(base, 131072)
+dev = device(base, bank="esp32", dir=base, target="app", device_class="board", max_attempts=2)
+provision(dev, {root!r}, {v1!r})
+Install(dev, LocalSource({v3!r})).run()
+seen = []
+for _ in range(4):
+    running = esp32.reset(rollback=False)
+    b = trial.boot(dev)
+    seen.append([running, b.slot, b.trial, b.reverted, b.reset])
+emit("seen", seen)
+emit("otadata", esp32.otadata()["boot"])
+""".format(base=str(tmp_path / "dev"), **{k: str(v) for k, v in b.items()})
+    r = kit.run(unix_target, code, extra_path=[ESP32_STUB])
+    # Two trial boots, then boot() sets the old partition and asks for a
+    # reset; after it the old image runs.
+    assert r["seen"] == [["ota_1", 1, True, False, False], ["ota_1", 1, True, False, False],
+                         ["ota_1", 0, False, True, True], ["ota_0", 0, False, False, False]]
+    assert r["otadata"] == "ota_0"
