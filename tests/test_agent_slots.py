@@ -124,3 +124,25 @@ emit("otadata", esp32.otadata()["boot"])
     assert r["seen"] == [["ota_1", 1, True, False, False], ["ota_1", 1, True, False, False],
                          ["ota_1", 0, False, True, True], ["ota_0", 0, False, False, False]]
     assert r["otadata"] == "ota_0"
+
+
+def test_app_directories_on_stock_micropython_the_circuitpython_path(unix_stock_target, tmp_path):
+    # No ed25519 C module and no hashlib.sha512: the pure-Python verifier
+    # over adafruit_hashlib, as on CircuitPython, through the same agent.
+    b = _bundles(tmp_path)
+    r = kit.run(unix_stock_target, """
+from mpota import crypto, trial
+from mpota.source.local import LocalSource
+from mpota.update.install import Install
+dev = device({base!r}, bank="dir", target="app", device_class="board", slot_size=131072)
+provision(dev, {root!r}, {v1!r})
+emit("impl", crypto.IMPLEMENTATION)
+emit("install", report(Install(dev, LocalSource({v2!r})).run()))
+b = trial.boot(dev)
+import main
+emit("state", state(dev))
+""".format(base=str(tmp_path / "dev"), **{k: str(v) for k, v in b.items()}),
+        extra_path=[kit.f.REPO / "build" / "circuitpython-lib"], timeout=300)
+    assert r["impl"] == "python"
+    assert r["install"]["outcome"] == "installed"
+    assert r["state"]["active_version"] == 2 and r["state"]["min_counter"] == 2

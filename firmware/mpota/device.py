@@ -40,11 +40,13 @@ class Device:
         self.base = base.rstrip("/") or "/"
         kind = config.get("bank", "flash")
         if kind == "flash":
-            self._flash_layout()
+            parts = self._flash_layout()
         elif kind in ("dir", "esp32"):
-            self._dir_layout(kind)
+            parts = self._dir_layout(kind)
         else:
             raise AgentError("config")
+        # One assignment per attribute, whichever kind of bank it is.
+        self.flash, self.bank, self.states, self.roots, self.table, self.chunks = parts
         self.max_attempts = config.get("max_attempts", 3)
         self.retries = config.get("retries", 3)
         self.backoff_ms = config.get("backoff_ms", 200)
@@ -79,22 +81,20 @@ class Device:
         )
         st, rt, tb, ch, sl = sizes
         total = 2 * st + 2 * rt + tb + ch + 2 * sl
-        self.flash = NorFile(self.path(geo.get("file", "flash")), total, sector,
-                             geo.get("page", 256), geo.get("write", 1))
+        flash = NorFile(self.path(geo.get("file", "flash")), total, sector,
+                        geo.get("page", 256), geo.get("write", 1))
         at = [0]
 
         def take(n):
-            r = Region(self.flash, at[0], n)
+            r = Region(flash, at[0], n)
             at[0] += n
             return r
 
-        self.state_areas = (FlashArea(take(st)), FlashArea(take(st)))
-        self.root_areas = (FlashArea(take(rt)), FlashArea(take(rt)))
-        self.table = take(tb)
-        self.chunks = take(ch)
-        self.bank = FlashBank([take(sl), take(sl)])
-        self.states = StateStore(self.state_areas)
-        self.roots = RootStore(self.root_areas)
+        states = StateStore((FlashArea(take(st)), FlashArea(take(st))))
+        roots = RootStore((FlashArea(take(rt)), FlashArea(take(rt))))
+        table = take(tb)
+        chunks = take(ch)
+        return flash, FlashBank([take(sl), take(sl)]), states, roots, table, chunks
 
     def _dir_layout(self, kind):
         from .flash.region import FileRegion
@@ -102,19 +102,20 @@ class Device:
 
         c = self.cfg
         d = self.path(c.get("dir", "slots"))
+        return (None, self._dir_bank(kind, d),
+                StateStore((FileArea(d + "/state.0"), FileArea(d + "/state.1"))),
+                RootStore((FileArea(d + "/root.0"), FileArea(d + "/root.1"))),
+                FileRegion(d + "/table.bin", c.get("table_size", 16384)),
+                FileRegion(d + "/chunk.bin", c.get("chunk_area", 8192)))
+
+    def _dir_bank(self, kind, d):
         if kind == "esp32":
             from .slots.esp32 import PartitionBank
 
-            self.bank = PartitionBank()
-        else:
-            from .slots.appdir import DirBank
+            return PartitionBank()
+        from .slots.appdir import DirBank
 
-            self.bank = DirBank(d, c["slot_size"])
-        self.states = StateStore((FileArea(d + "/state.0"), FileArea(d + "/state.1")))
-        self.roots = RootStore((FileArea(d + "/root.0"), FileArea(d + "/root.1")))
-        self.table = FileRegion(d + "/table.bin", c.get("table_size", 16384))
-        self.chunks = FileRegion(d + "/chunk.bin", c.get("chunk_area", 8192))
-        self.flash = None
+        return DirBank(d, self.cfg["slot_size"])
 
     # Facts and clock -----------------------------------------------------
 
@@ -201,7 +202,7 @@ def load(path="mpota.json"):
     return Device(config, path[:cut] if cut > 0 else ("/" if cut == 0 else "."))
 
 
-_current = []
+_current = []  # type: list
 
 
 def use(dev):

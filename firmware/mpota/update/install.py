@@ -11,7 +11,6 @@ Nothing here holds more than one buffer of image data.
 """
 
 import binascii
-import hashlib
 
 from .. import AGENT_VERSION
 from ..bundle import format as F
@@ -19,6 +18,7 @@ from ..bundle import trust
 from ..bundle.error import BundleError
 from ..bundle.table import Entry, Expect, TableCheck, same
 from ..errors import AgentError
+from ..sha256 import sha256
 from ..source import SourceError
 from ..state import log as L
 from ..state.fields import NONE
@@ -236,7 +236,7 @@ class Install:
         dirty = False
         for c in range(c0, c1):
             e = self._load(c)
-            h = hashlib.sha256()
+            h = sha256()
             self.pump.scan(self.slot, c * self.m.chunk_size, e.raw_len, h)
             d = h.digest()
             if same(d, e.raw_sha):
@@ -254,7 +254,7 @@ class Install:
         e = self._load(c)
         off = c * self.m.chunk_size
         n = e.raw_len
-        h = hashlib.sha256()
+        h = sha256()
         self.pump.scan(self.running, off, n, h)
         if same(h.digest(), e.raw_sha):
             self._copy(c, e, off)

@@ -13,7 +13,7 @@ State survives a failure of the reader: after a SourceError the caller
 opens the file again at offset `done` and calls run() again.
 """
 
-import hashlib
+from ..sha256 import sha256
 
 
 class RegionReader:
@@ -90,7 +90,7 @@ class Pump:
         b = self.buf
         for i in range(len(b)):
             b[i] = 0xFF
-        h = hashlib.sha256()
+        h = sha256()
         while n:
             v = self.ladder[self._piece(n, 0)]
             h.update(v)
