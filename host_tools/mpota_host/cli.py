@@ -1,5 +1,5 @@
-"""`mpota`: make keys, manage the trust root, sign, verify and inspect
-update bundles. One command table, one error type, one exit path."""
+"""`mpota`: make keys, manage the trust root, sign, verify, inspect and
+serve update bundles. One command table, one error type, one exit path."""
 
 import argparse
 import json
@@ -216,7 +216,7 @@ def cmd_inspect(args):
 
 
 def _parser():
-    p = argparse.ArgumentParser(prog="mpota", description="Make keys, manage the trust root, sign, verify and inspect mpota update bundles.")
+    p = argparse.ArgumentParser(prog="mpota", description="Make keys, manage the trust root, sign, verify, inspect and serve mpota update bundles.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     c = sub.add_parser("keygen", help="make an Ed25519 key pair NAME.key / NAME.pub",
