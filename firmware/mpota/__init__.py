@@ -44,9 +44,9 @@ def confirm(device=None):
 
 
 def check(device=None, source=None):
-    from .update import install
+    from .update import offer
 
-    return install.check(_dev(device), source)
+    return offer.check(_dev(device), source)
 
 
 def install(device=None, source=None, progress=None):

@@ -161,7 +161,7 @@ def _source(dev, args):
 
 
 def check(base, args):
-    from .update.install import check as run
+    from .update.offer import check as run
 
     dev = _device(base)
     m, verdict = run(dev, _source(dev, args))

@@ -2,7 +2,7 @@
 
 A benchmark, not a test: prints figures for docs/AGENT.md.
 
-  build/venv/bin/python tests/agent/heap_min.py [--frozen BINARY]
+  build/venv/bin/python tests/agent/heap_min.py [--build | --frozen BINARY]
 
 A device is provisioned with v1 (normal heap) and its flash saved; then,
 for each way of loading the agent and each bundle, the heap size is
@@ -11,8 +11,9 @@ bisected: each probe restores the flash and runs one complete install
 process. Ways of loading the agent:
   py      firmware/ sources, compiled at import (bytecode in the heap)
   mpy     the same precompiled by mpy-cross (bytecode still in the heap)
-  frozen  frozen into the firmware (bytecode in flash), given --frozen:
-          a unix build whose FROZEN_MANIFEST holds package("mpota")
+  frozen  frozen into the firmware (bytecode in flash): --build makes
+          build/unix-agent/micropython with tests/agent/frozen_manifest.py
+          (the unix build's settings otherwise), or give --frozen BINARY
 Bundles: 128 KB app images in 4 KB chunks, none shared with v1 (every
 chunk fetched), stored as is or deflated (window 2^12).
 """
@@ -52,7 +53,7 @@ def _mpy_tree(out):
     return out
 
 
-def _probe(binary, path, script, dev, snapshot, bundle, heap):
+def probe(binary, path, script, dev, snapshot, bundle, heap):
     shutil.copyfile(snapshot, dev / "flash")
     env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(p) for p in path] + [".frozen"]))
     proc = subprocess.run([str(binary), "-X", "heapsize={}".format(heap), str(script),
@@ -73,33 +74,56 @@ def _smallest(probe, lo=4096, hi=1 << 20, step=256):
     return hi
 
 
+def prepare(work):
+    """Bundles and a provisioned device under work; returns (device dir,
+    its flash with v1, {name: bundle}, install script)."""
+    root = kit.root(work)
+    v1 = kit.bundle(work, "v1", kit.image(128 * 1024, seed=1), chunk_size=4096,
+                    target="app", device_class="sim")
+    data = kit.image(128 * 1024, seed=2)
+    common = dict(chunk_size=4096, target="app", device_class="sim", version=2,
+                  security_counter=2, sequence=2)
+    bundles = {"stored": kit.bundle(work, "plain", data, **common),
+               "deflated": kit.bundle(work, "deflated", data, compress="deflate", **common)}
+    dev = work / "dev"
+    proc = kit.sim(dev, "provision", "--root", root, "--bundle", v1,
+                   "--device-class", "sim", "--slot-size", 256 * 1024,
+                   "--table-size", 8192, "--backoff-ms", 0)
+    if proc.returncode:
+        raise RuntimeError(proc.stderr)
+    snapshot = work / "flash.v1"
+    shutil.copyfile(dev / "flash", snapshot)
+    script = work / "install.py"
+    script.write_text(_INSTALL)
+    return dev, snapshot, bundles, script
+
+
+def build_frozen():
+    out = targets.BUILD / "unix-agent"
+    cmd = ["make", "-j{}".format(os.cpu_count() or 2), "-C",
+           str(targets.BUILD / "micropython" / "ports" / "unix"), "BUILD=" + str(out),
+           "VARIANT=standard", "PROG=micropython", "MICROPY_SSL_AXTLS=0",
+           "MICROPY_SSL_MBEDTLS=1", "MICROPY_PY_BTREE=0",
+           "FROZEN_MANIFEST=" + str(HERE / "frozen_manifest.py"),
+           "MICROPY_MPYCROSS=" + str(targets.BUILD / "mpy-cross" / "mpy-cross"),
+           "USER_C_MODULES=" + str(f.REPO / "firmware" / "cmod")]
+    with open(str(out) + ".log", "w") as log:
+        subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT,
+                       env=dict(os.environ, MAKEFLAGS=""))
+    return out / "micropython"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frozen", help="a unix binary with mpota frozen in")
+    ap.add_argument("--build", action="store_true",
+                    help="build build/unix-agent/micropython (mpota frozen) and use it")
     args = ap.parse_args()
+    if args.build:
+        args.frozen = str(build_frozen())
     work = Path(tempfile.mkdtemp(prefix="mpota-heap-"))
     try:
-        root = kit.root(work)
-        v1 = kit.bundle(work, "v1", kit.image(128 * 1024, seed=1), chunk_size=4096,
-                        target="app", device_class="sim")
-        data = kit.image(128 * 1024, seed=2)
-        bundles = {"stored": kit.bundle(work, "plain", data, chunk_size=4096, target="app",
-                                        device_class="sim", version=2, security_counter=2,
-                                        sequence=2),
-                   "deflated": kit.bundle(work, "deflated", data, chunk_size=4096,
-                                          target="app", device_class="sim", version=2,
-                                          security_counter=2, sequence=2,
-                                          compress="deflate")}
-        dev = work / "dev"
-        proc = kit.sim(dev, "provision", "--root", root, "--bundle", v1,
-                       "--device-class", "sim", "--slot-size", 256 * 1024,
-                       "--table-size", 8192, "--backoff-ms", 0)
-        if proc.returncode:
-            raise SystemExit(proc.stderr)
-        snapshot = work / "flash.v1"
-        shutil.copyfile(dev / "flash", snapshot)
-        script = work / "install.py"
-        script.write_text(_INSTALL)
+        dev, snapshot, bundles, script = prepare(work)
         ways = [("py", targets.UNIX_BINARY, [f.FIRMWARE]),
                 ("mpy", targets.UNIX_BINARY, [_mpy_tree(work / "mpy")])]
         if args.frozen:
@@ -107,7 +131,7 @@ def main():
         print("smallest -X heapsize for a whole update (unix port, 64-bit), bytes")
         print("{:<8} {:>10} {:>10}".format("agent", "stored", "deflated"))
         for name, binary, path in ways:
-            row = [_smallest(lambda h, b=b: _probe(binary, path, script, dev, snapshot, b, h))
+            row = [_smallest(lambda h, b=b: probe(binary, path, script, dev, snapshot, b, h))
                    for b in bundles.values()]
             print("{:<8} {:>10} {:>10}".format(name, *row))
     finally:

@@ -1,0 +1,54 @@
+"""What the source offers: the manifest, fetched and verified with the
+device's facts after any root rotation (trust.py decides), and the
+logging of refusals."""
+
+from .. import AGENT_VERSION
+from ..bundle import format as F
+from ..bundle import trust
+from ..bundle.error import BundleError
+from ..bundle.table import same
+from ..state import log as L
+from . import fetch
+
+
+def note(dev, st, event, reason, value):
+    """Log a failure once: the same refusal at every check would fill the
+    ring and wear the flash."""
+    code = L.reason_code(reason)
+    last = st.last()
+    if last and last[0] == event and last[1] == code and last[2] == value:
+        return
+    dev.log(st, event, reason, value)
+    dev.save(st)
+
+
+def manifest(dev, src, st, persist):
+    """The verified manifest the source offers. persist: store accepted
+    root rotations and log a refusal (an install); else change nothing."""
+    buf = bytearray(F.MAX_DOC + 1)
+
+    def rotated(doc, root):
+        dev.roots.save(doc)
+        st.root_version = root.version
+        dev.log(st, L.ROOT, value=root.version)
+        dev.save(st)
+
+    try:
+        root = fetch.newest_root(dev, src, dev.root(), buf, rotated if persist else None)
+        doc = fetch.read_doc(dev, src, "manifest", buf, "missing-manifest")
+        return trust.verify_manifest(
+            root, doc, now=dev.now(), agent_version=AGENT_VERSION,
+            min_security_counter=st.min_counter, last_sequence=st.last_sequence,
+            **dev.facts())
+    except BundleError as e:
+        if persist:
+            note(dev, st, L.VERIFY_FAIL, e.reason, 0)
+        raise
+
+
+def check(dev, src=None):
+    """(manifest, 'update' or 'up-to-date') for what the source offers.
+    Writes nothing; a refusal raises BundleError."""
+    st = dev.load()
+    m = manifest(dev, src or dev.source(), st, False)
+    return m, "up-to-date" if same(m.image_sha256, st.active_sha) else "update"

@@ -1,0 +1,146 @@
+"""Get one file of the bundle into a region, checked: a download that
+resumes where a dropped connection left it, a chunk copied from the
+running slot, a deflated chunk staged in scratch and inflated."""
+
+from ..bundle.error import BundleError
+from ..bundle.table import Expect
+from ..errors import AgentError
+from ..source import SourceError
+from . import fetch
+from .pump import Pump, RegionReader
+
+try:
+    from micropython import const
+except ImportError:
+
+    def const(x):
+        return x
+
+
+# The decompressor's state besides its window (uzlib's trees and buffers).
+_INFLATE_STATE = const(2048)
+
+
+class Transfer:
+    def __init__(self, dev, src):
+        self.dev = dev
+        self.src = src
+        self.pump = Pump(dev.buffer, dev.pad)
+        # Tests set (micropython.heap_lock, micropython.heap_unlock).
+        self.hold = None
+        self.reserved = None
+        self.bits = dev.inflate_bits
+        if self.bits:
+            self.room(True)
+
+    def download(self, name, n, check, region, addr, missing, short, hold=None):
+        """Stream file `name` (n bytes) into region at addr through check.
+        A dropped transfer is reopened at the first byte not yet received,
+        as long as each attempt gets further than the last or retries
+        remain."""
+        p = self.pump
+        p.start(region, addr, n, check)
+        p.hold = hold
+        failures = 0
+        while True:
+            before = p.done
+            try:
+                r = self.src.open(name, p.done)
+            except SourceError as e:
+                if e.reason == "not-found":
+                    raise BundleError(missing)
+                r = None
+                err = e
+            if r is not None:
+                try:
+                    if p.run(r):
+                        if p.extra(r):
+                            raise BundleError("too-large")
+                        return
+                    raise BundleError(short)
+                except SourceError as e:
+                    err = e
+                finally:
+                    r.close()
+            if p.done > before:
+                failures = 0
+            failures += 1
+            if failures > self.dev.retries:
+                raise err
+            fetch.backoff(self.dev, failures)
+
+    def copy(self, src_region, region, off, e):
+        """Chunk e from the running slot's same range (delta)."""
+        check = Expect(e.raw_len, e.raw_sha, "truncated-chunk")
+        p = self.pump
+        p.start(region, off, e.raw_len, check)
+        p.hold = self.hold
+        p.run(RegionReader(src_region, off))
+        check.finish()
+
+    def plain(self, name, region, off, e):
+        check = Expect(e.stored_len, e.stored_sha, "truncated-chunk")
+        self.download(name, e.stored_len, check, region, off, "missing-chunk",
+                      "truncated-chunk", self.hold)
+        check.finish()
+
+    def deflated(self, name, region, off, e, c, m):
+        """Stage the stored bytes in the scratch area, check them, then
+        inflate into region at off and check the result."""
+        from ..bundle import inflate
+        from .stream import RegionStream
+
+        area = self.dev.chunks
+        stride = (m.chunk_size + area.sector_size - 1) // area.sector_size * area.sector_size
+        places = area.size // stride
+        if not places:
+            raise AgentError("no-room")
+        # Rotate through the scratch area to spread its erases.
+        at = (c % places) * stride
+        area.erase_range(at, e.stored_len)
+        stored = Expect(e.stored_len, e.stored_sha, "truncated-chunk")
+        self.download(name, e.stored_len, stored, area, at, "missing-chunk",
+                      "truncated-chunk", self.hold)
+        stored.finish()
+        # Only bytes whose stored hash matched reach the decompressor.
+        stream = RegionStream(area, at, e.stored_len)
+        raw = Expect(e.raw_len, e.raw_sha, "truncated-chunk")
+        p = self.pump
+        p.start(region, off, e.raw_len, raw)
+        p.hold = self.hold
+        self.room(False)
+        rd = None
+        try:
+            rd = inflate.reader(stream, m.window_bits)
+            if not p.run(rd, prime=True):
+                raise BundleError("truncated-chunk")
+            if p.extra(rd):
+                raise BundleError("too-large")
+        finally:
+            rd = None
+            self.room(True)
+        raw.finish()
+
+    def room(self, keep, bits=None):
+        """Reserve (keep) or hand over the decompressor's space.
+
+        The decompressor allocates its window (2^window_bits bytes) and
+        its state for every chunk. A block that size is reserved early
+        and handed over for each chunk, so a heap fragmented meanwhile
+        still has the space. Best effort: without it the decompressor may
+        still find room."""
+        import gc
+
+        if bits:
+            self.bits = bits
+        size = (1 << self.bits) + _INFLATE_STATE if self.bits else 0
+        if keep and self.reserved is not None and len(self.reserved) >= size:
+            return
+        self.reserved = None
+        gc.collect()
+        if keep and size:
+            try:
+                self.reserved = bytearray(size)
+            except MemoryError:
+                pass
+

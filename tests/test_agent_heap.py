@@ -1,0 +1,28 @@
+"""A whole update fits in the heap docs/AGENT.md gives for the unix port
+(agent loaded from its .py sources), with stored and with deflated
+chunks; and the limit is real: half of it is not enough."""
+
+import pytest
+
+from agent import heap_min, kit
+
+# docs/AGENT.md, "Memory": measured 116,551 bytes (tests/agent/heap_min.py).
+DOCUMENTED = 120 * 1024
+
+
+@pytest.fixture(scope="module")
+def setup(unix_target, tmp_path_factory):
+    return heap_min.prepare(tmp_path_factory.mktemp("heap"))
+
+
+@pytest.mark.parametrize("kind", ["stored", "deflated"])
+def test_whole_update_fits_in_the_documented_heap(setup, kind):
+    dev, snapshot, bundles, script = setup
+    assert heap_min.probe(heap_min.targets.UNIX_BINARY, [kit.f.FIRMWARE], script, dev,
+                          snapshot, bundles[kind], DOCUMENTED)
+
+
+def test_half_the_documented_heap_is_not_enough(setup):
+    dev, snapshot, bundles, script = setup
+    assert not heap_min.probe(heap_min.targets.UNIX_BINARY, [kit.f.FIRMWARE], script, dev,
+                              snapshot, bundles["stored"], DOCUMENTED // 2)
