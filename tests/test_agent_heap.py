@@ -6,8 +6,9 @@ import pytest
 
 from agent import heap_min, kit
 
-# docs/AGENT.md, "Memory": measured 116,551 bytes (tests/agent/heap_min.py).
-DOCUMENTED = 120 * 1024
+# docs/AGENT.md, "Install": measured 84,166 bytes (stored) and 96,916
+# (deflated) with the agent loaded from sources (tests/agent/heap_min.py).
+DOCUMENTED = 100 * 1024
 
 
 @pytest.fixture(scope="module")

@@ -169,12 +169,33 @@ def check(base, args):
         m.version, m.label or "-", m.security_counter, m.sequence, m.image_size, verdict))
 
 
+def _report(dev, event, src=None):
+    # Best effort: a server that keeps status reports (mpota serve) hears
+    # about each step; a local bundle directory does not.
+    from . import report
+
+    where = dev.cfg.get("source", "")
+    if src is None and "://" not in where:
+        return
+    try:
+        src = src or dev.source()
+    except (AgentError, SourceError):
+        return
+    report.send(dev, src, event)
+
+
 def install(base, args):
     from .update.install import Install
 
     dev = _device(base)
-    rep = Install(dev, _source(dev, args), _bar).run()
+    src = _source(dev, args)
+    try:
+        rep = Install(dev, src, _bar).run()
+    except (BundleError, AgentError) as e:
+        _report(dev, "refused: " + e.reason, src)
+        raise
     _summary(rep)
+    _report(dev, rep.outcome, src)
 
 
 def reboot(base, args):
@@ -201,10 +222,15 @@ def reboot(base, args):
     with open(app + "/main.py") as f:
         code = f.read()
     exec(code, {"__name__": "__main__"})
+    _report(dev, "reverted" if res.reverted else ("trial-boot" if res.trial else "boot"))
 
 
 def confirm(base, args):
-    print("confirmed" if trial.confirm(_device(base)) else "nothing to confirm")
+    dev = _device(base)
+    done = trial.confirm(dev)
+    print("confirmed" if done else "nothing to confirm")
+    if done:
+        _report(dev, "confirmed")
 
 
 def status(base, args):
