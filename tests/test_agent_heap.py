@@ -6,9 +6,11 @@ import pytest
 
 from agent import heap_min, kit
 
-# docs/AGENT.md, "Install": measured 84,166 bytes (stored) and 96,916
-# (deflated) with the agent loaded from sources (tests/agent/heap_min.py).
-DOCUMENTED = 100 * 1024
+# docs/AGENT.md, "Install": measured 86,971 bytes (stored) and 97,426
+# (deflated) with the agent loaded from sources (tests/agent/heap_min.py);
+# the figure documented for that case, with room for fragmentation that
+# moves with paths and code layout.
+DOCUMENTED = 112 * 1024
 
 
 @pytest.fixture(scope="module")

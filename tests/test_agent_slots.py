@@ -62,6 +62,9 @@ try:
 except OSError:
     pass
 esp32.configure(base, 131072)
+# The factory flashes v1 with the board's own tool; the agent adopts it.
+with open({v1img!r}, "rb") as f:
+    esp32.Partition("ota_0").writeblocks(0, f.read())
 dev = device(base, bank="esp32", dir=base, target="app", device_class="board")
 provision(dev, {root!r}, {v1!r})
 emit("provisioned", [esp32.otadata()["state"], state(dev)["active"]])
@@ -80,7 +83,8 @@ emit("reset4", esp32.reset(rollback=True))
 b = trial.boot(dev)
 st = state(dev)
 emit("after", [b.slot, b.reverted, st["active"], st["trial"], st["events"][-1]])
-""".format(base=str(tmp_path / "dev"), **{k: str(v) for k, v in b.items()})
+""".format(base=str(tmp_path / "dev"), v1img=str(b["v1"]) + ".img",
+           **{k: str(v) for k, v in b.items()})
     r = kit.run(unix_target, code, extra_path=[ESP32_STUB])
     assert r["provisioned"] == ["valid", 0]
     assert r["install"]["slot"] == 1 and r["ota"] == "ota_1"
@@ -107,6 +111,8 @@ try:
 except OSError:
     pass
 esp32.configure(base, 131072)
+with open({v1img!r}, "rb") as f:
+    esp32.Partition("ota_0").writeblocks(0, f.read())
 dev = device(base, bank="esp32", dir=base, target="app", device_class="board", max_attempts=2)
 provision(dev, {root!r}, {v1!r})
 Install(dev, LocalSource({v3!r})).run()
@@ -117,7 +123,8 @@ for _ in range(4):
     seen.append([running, b.slot, b.trial, b.reverted, b.reset])
 emit("seen", seen)
 emit("otadata", esp32.otadata()["boot"])
-""".format(base=str(tmp_path / "dev"), **{k: str(v) for k, v in b.items()})
+""".format(base=str(tmp_path / "dev"), v1img=str(b["v1"]) + ".img",
+           **{k: str(v) for k, v in b.items()})
     r = kit.run(unix_target, code, extra_path=[ESP32_STUB])
     # Two trial boots, then boot() sets the old partition and asks for a
     # reset; after it the old image runs.
@@ -146,3 +153,20 @@ emit("state", state(dev))
     assert r["impl"] == "python"
     assert r["install"]["outcome"] == "installed"
     assert r["state"]["active_version"] == 2 and r["state"]["min_counter"] == 2
+
+
+def test_esp32_provisioning_refuses_to_adopt_a_partition_that_is_not_the_signed_image(
+        unix_target, tmp_path):
+    b = _bundles(tmp_path)
+    r = kit.run(unix_target, """
+import esp32, os
+base = {base!r}
+os.mkdir(base)
+esp32.configure(base, 131072)
+with open({v2img!r}, "rb") as f:
+    esp32.Partition("ota_0").writeblocks(0, f.read())
+dev = device(base, bank="esp32", dir=base, target="app", device_class="board")
+emit("result", outcome(lambda: provision(dev, {root!r}, {v1!r}).outcome))
+""".format(base=str(tmp_path / "dev"), v2img=str(b["v2"]) + ".img", root=str(b["root"]),
+           v1=str(b["v1"])), extra_path=[ESP32_STUB])
+    assert r["result"] == {"refused": "hash-mismatch"}

@@ -136,7 +136,10 @@ class Device:
         if not c.get("clock", True):
             return None
         t = int(time.time())
-        if time.gmtime(0)[0] == 2000:
+        # Some MicroPython ports count from 2000; CircuitPython has no gmtime
+        # and counts from 1970.
+        gmtime = getattr(time, "gmtime", None)
+        if gmtime is not None and gmtime(0)[0] == 2000:
             t += _UNIX_2000
         return t
 

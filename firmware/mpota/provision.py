@@ -1,30 +1,68 @@
 """Factory setup: give a device its trust root and its first image.
 
-The first image goes through the same install path as any update (every
-byte verified against the root), into slot 0, and is confirmed at once:
-there is nothing to go back to.
+Where the agent chooses the slot, the first image goes through the same
+install path as any update (every byte verified against the root), into
+slot 0, and is confirmed at once: there is nothing to go back to. Where a
+bootloader runs the image (ESP32), the firmware was flashed with the
+board's own tool; the agent adopts it instead: the running partition must
+hold exactly the image the verified manifest describes.
 """
 
-from .bundle import trust
+from .bundle.error import BundleError
+from .bundle.table import Expect
 from .state import log as L
 from .state.fields import NONE, State
-from .update.install import Install
+from .update import offer
+from .update.install import Install, Report
 
 
 def provision(dev, root_doc, src, progress=None):
+    from .bundle import trust
+
     root = trust.load_root(root_doc)
     dev.roots.save(root_doc)
     st = State()
     st.active = 1  # nothing runs yet; install() writes the other slot, 0
     st.root_version = root.version
     dev.save(st)
+    if dev.bank.bootloader:
+        return _adopt(dev, st, src)
     rep = Install(dev, src, progress, slot=0).run()
     st = dev.load()
-    st.active = st.trial
-    st.active_version, st.active_size, st.active_sha = st.trial_version, st.trial_size, st.trial_sha
-    st.min_counter, st.last_sequence = st.trial_counter, st.trial_sequence
-    st.trial = NONE
-    dev.bank.commit(st.active)
-    dev.log(st, L.PROVISION, value=st.active_version)
-    dev.save(st)
+    _confirmed(dev, st, st.trial, st.trial_version, st.trial_size, st.trial_sha,
+               st.trial_counter, st.trial_sequence)
     return rep
+
+
+def _adopt(dev, st, src):
+    m = offer.manifest(dev, src, st, True)
+    run = dev.bank.running()
+    region = dev.bank.regions[run]
+    check = Expect(m.image_size, m.image_sha256, "hash-mismatch")
+    buf = bytearray(1024)
+    view = memoryview(buf)
+    for addr in range(0, m.image_size, len(buf)):
+        piece = view[:min(len(buf), m.image_size - addr)]
+        region.read(addr, piece)
+        check.update(piece)
+    try:
+        check.finish()
+    except BundleError as e:
+        offer.note(dev, st, L.VERIFY_FAIL, e.reason, m.version)
+        raise
+    _confirmed(dev, st, run, m.version, m.image_size, m.image_sha256, m.security_counter,
+               m.sequence)
+    rep = Report()
+    rep.outcome, rep.version, rep.label, rep.slot = "adopted", m.version, m.label, run
+    rep.chunks = m.chunk_count()
+    return rep
+
+
+def _confirmed(dev, st, slot, version, size, sha, counter, sequence):
+    st.active = slot
+    st.active_version, st.active_size, st.active_sha = version, size, sha
+    st.min_counter, st.last_sequence = counter, sequence
+    st.trial = NONE
+    dev.bank.commit(slot)
+    dev.log(st, L.PROVISION, value=version)
+    dev.save(st)

@@ -6,6 +6,8 @@ Every kind of slot pair (a "bank") has the same interface:
   bootloader        True if a bootloader chooses the slot at reset (ESP32);
                     False if the agent's state record does (boot() reads it)
   running()         the slot the bootloader started, or None
+  next()            the slot the bootloader would update next, or None
+                    (then the agent's state decides: the other one)
   prepare(i, size)  the image in slot i was read back and its hash checked:
                     make it startable (an app bundle is unpacked here)
   select(i)         start slot i at the next reset (bootloader banks)

@@ -35,6 +35,9 @@ class DirBank:
     def running(self):
         return None
 
+    def next(self):
+        return None
+
     def prepare(self, i, size):
         # Unpack again from scratch: a cut during an earlier unpack may
         # have left part of a tree behind.

@@ -11,6 +11,21 @@ count reverts by set_boot() on the previous partition and a reset.
 from ..flash.blockdev import BlockFlash
 from ..flash.region import Region
 
+try:
+    from micropython import const
+except ImportError:
+
+    def const(x):
+        return x
+
+
+_OTA_0 = const(0x10)  # ESP-IDF app subtypes ota_0, ota_1
+
+
+def _index(p):
+    sub = p.info()[1]
+    return sub - _OTA_0 if sub in (_OTA_0, _OTA_0 + 1) else None
+
 
 class PartitionBank:
     bootloader = True
@@ -20,22 +35,25 @@ class PartitionBank:
             import esp32
         self.esp32 = esp32
         P = esp32.Partition
-        found = {}
-        for p in P.find(P.TYPE_APP):
-            label = p.info()[4]
-            if label in ("ota_0", "ota_1"):
-                found[label] = p
-        if len(found) != 2:
+        parts = [p for p in P.find(P.TYPE_APP) if _index(p) is not None]
+        if len(parts) != 2 or _index(parts[0]) == _index(parts[1]):
             raise OSError("no ota_0 and ota_1 partitions")
-        self.parts = [found["ota_0"], found["ota_1"]]
+        if _index(parts[0]):
+            parts.reverse()
+        self.parts = parts
         self.regions = []
         for p in self.parts:
             f = BlockFlash(p)
             self.regions.append(Region(f, 0, f.size))
 
     def running(self):
-        label = self.esp32.Partition(self.esp32.Partition.RUNNING).info()[4]
-        return 1 if label == "ota_1" else 0
+        P = self.esp32.Partition
+        return _index(P(P.RUNNING))
+
+    def next(self):
+        # The partition ESP-IDF would update next: never the running one.
+        P = self.esp32.Partition
+        return _index(P(P.RUNNING).get_next_update())
 
     def prepare(self, i, size):
         pass
@@ -53,3 +71,4 @@ class PartitionBank:
             # A build whose bootloader has rollback off has nothing to
             # cancel; boot()'s own count still protects the trial.
             pass
+

@@ -16,6 +16,9 @@ class FlashBank:
     def running(self):
         return None
 
+    def next(self):
+        return None
+
     def prepare(self, i, size):
         pass
 

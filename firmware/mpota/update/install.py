@@ -91,7 +91,11 @@ class Install:
             return rep
         if same(m.image_sha256[:8], st.bad_sha):
             self._refuse(AgentError("reverted"))
-        i = self.force_slot if self.force_slot is not None else 1 - st.active
+        i = self.force_slot
+        if i is None:
+            i = dev.bank.next()
+        if i is None:
+            i = 1 - st.active
         rep.slot = i
         self.slot = dev.bank.regions[i]
         self.running = dev.bank.regions[1 - i]
