@@ -134,7 +134,7 @@ def test_two_equal_app_slots_and_an_otadata(table):
     by_name = {r["name"]: r for r in table}
     apps = [r for r in table if r["type"] == "app"]
     assert sorted(r["subtype"] for r in apps) == ["ota_0", "ota_1"]
-    # The agent's PartitionBank finds the slots by these labels.
+    # The agent's PartitionBank finds the slots by these subtypes.
     assert by_name["ota_0"]["subtype"] == "ota_0" and by_name["ota_1"]["subtype"] == "ota_1"
     assert by_name["ota_0"]["size"] == by_name["ota_1"]["size"]
     # otadata: two sectors, one per copy of the boot selection.
