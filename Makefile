@@ -122,7 +122,8 @@ bench-crypto: builds
 
 clean:
 	rm -rf $(BUILD)/unix $(BUILD)/unix-stock $(BUILD)/qemu-m3 $(BUILD)/qemu-m0 \
-		$(BUILD)/natmod $(BUILD)/mpy-cross $(BUILD)/*.log $(BUILD)/*.config
+		$(BUILD)/natmod $(BUILD)/mpy-cross $(BUILD)/*.log $(BUILD)/*.config \
+		$(BUILD)/stubs $(BUILD)/mip $(BUILD)/firmware
 
 distclean:
 	rm -rf $(BUILD)

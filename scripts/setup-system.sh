@@ -7,7 +7,7 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 stamp="$top/build/.system-ready"
 
-PACKAGES="build-essential pkg-config libffi-dev libmbedtls-dev dpkg-dev \
+PACKAGES="build-essential cmake pkg-config libffi-dev libmbedtls-dev dpkg-dev \
 gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm softhsm2 opensc \
 python3-venv"
 SUITE=trixie
