@@ -221,6 +221,16 @@ emit("opens", len(src.chunk_opens()))
     assert r["opens"] == 40 + 5
 
 
+def test_manifest_download_dropped_midway_resumes_where_it_stopped(unix_target, tmp_path, bundles):
+    r = kit.run(unix_target, _start(tmp_path, bundles) + """
+src = FlakySource({v2!r}, fail_at=100, times=1, fail_under="manifest")
+emit("install", report(Install(dev, src).run()))
+emit("opens", [o for o in src.opens if o[0] == "manifest"])
+""".format(v2=str(bundles["v2"])))
+    assert r["install"]["outcome"] == "installed"
+    assert r["opens"] == [["manifest", 0], ["manifest", 100]]
+
+
 @pytest.mark.parametrize("sector", [1024, 4096])
 def test_install_cut_off_and_rerun_does_not_fetch_verified_chunks_again(
         unix_target, tmp_path, bundles, sector):
