@@ -16,10 +16,9 @@ Not checked for a board that lacks what they need:
   mpota.slots.esp32      ESP32 partitions: esp32 only
   mpota.source.netconn   socket and tls: not on the plain Pico
   mpota (boot/confirm)   machine.reset: not on the unix port
-  on CircuitPython       bundle.table (and format) call hashlib.sha256,
-                         which CircuitPython's hashlib lacks (mpota.sha256
-                         is the portable one); bundle.inflate needs the
-                         deflate module or zlib.decompressobj
+  on CircuitPython       bundle.inflate needs the deflate module or
+                         zlib.decompressobj (bundles with deflated chunks
+                         cannot be read there)
 """
 
 import ast
@@ -84,8 +83,8 @@ SETS = {
     "rp2": MICROPYTHON + ["mpota"],
     "rp2-pico-w": MICROPYTHON + ["mpota", "mpota.source.netconn"],
     "unix": MICROPYTHON + ["mpota.source.netconn"],
-    # The agent less the bundle modules that need what CircuitPython lacks.
-    "circuitpython": [m for m in MICROPYTHON if m not in ("mpota.bundle.inflate", "mpota.bundle.table")],
+    # The agent less the bundle module that needs what CircuitPython lacks.
+    "circuitpython": [m for m in MICROPYTHON if m != "mpota.bundle.inflate"],
 }
 
 _ERROR = re.compile(r"^(?P<path>[^:\s]+\.pyi?):(?P<line>\d+): error: (?P<msg>.*)$")

@@ -10,7 +10,7 @@ Parsers check framing and fields only; whether a document is trusted is
 decided in trust.py.
 """
 
-import hashlib
+from ..sha256 import sha256 as new_sha256
 
 from .error import BundleError
 
@@ -127,7 +127,9 @@ def uint(buf, pos, n):
 
 
 def key_id(public_key):
-    return hashlib.sha256(public_key).digest()[:KEY_ID_SIZE]
+    h = new_sha256()
+    h.update(public_key)
+    return h.digest()[:KEY_ID_SIZE]
 
 
 def frame(doc, doc_type):

@@ -5,7 +5,7 @@ never held whole: each check keeps a running SHA-256 and a byte budget.
 Entries of the chunk table are read one at a time into a fixed buffer.
 """
 
-import hashlib
+from ..sha256 import sha256 as new_sha256
 
 from . import format as F
 from .error import BundleError
@@ -29,7 +29,7 @@ class Expect:
         self.left = size
         self.want = sha256
         self.short = short_reason
-        self.h = hashlib.sha256()
+        self.h = new_sha256()
 
     def update(self, data):
         n = len(data)
