@@ -204,7 +204,26 @@ def _text(doc, pos, n, lowest):
 
 
 class Manifest:
-    """Fields of a manifest (docs/FORMAT.md); chunk geometry is derived."""
+    """Fields of a manifest (docs/FORMAT.md); chunk geometry is derived.
+    manifest() fills every field; the optional ones keep these defaults."""
+
+    def __init__(self):
+        self.product = ""
+        self.device_class = ""
+        self.hw_revs = ()
+        self.target = 0
+        self.version = 0
+        self.label = ""
+        self.security_counter = 0
+        self.image_size = 0
+        self.image_sha256 = b""
+        self.chunk_size = 0
+        self.table_sha256 = b""
+        self.window_bits = 0
+        self.sequence = 0
+        self.expires = None
+        self.min_agent = 0
+        self.signers = ()
 
     def chunk_count(self):
         return (self.image_size + self.chunk_size - 1) // self.chunk_size
@@ -221,11 +240,6 @@ def manifest(doc, signed):
     """Parse the fields of a framed manifest (see frame())."""
     m = Manifest()
     hw = []
-    m.label = ""
-    m.expires = None
-    m.min_agent = 0
-    m.window_bits = 0
-    m.signers = ()
     for tag, pos, n in _walk(doc, signed, _MANIFEST_SPEC):
         if tag == T_PRODUCT:
             m.product = _text(doc, pos, n, 0x21)
