@@ -15,7 +15,10 @@ process. Ways of loading the agent:
           build/unix-agent/micropython with tests/agent/frozen_manifest.py
           (the unix build's settings otherwise), or give --frozen BINARY
 Bundles: 128 KB app images in 4 KB chunks, none shared with v1 (every
-chunk fetched), stored as is or deflated (window 2^12).
+chunk fetched), stored as is or deflated (window 2^12), read from the
+bundle directory (LocalSource) or, in the https column, stored chunks
+downloaded from `mpota serve` over TLS with its CA pinned: the whole
+update, TLS included.
 """
 
 import argparse
@@ -98,6 +101,26 @@ def prepare(work):
     return dev, snapshot, bundles, script
 
 
+def start_server(work):
+    """`mpota serve` on the bundles under work; returns (process, base URL, CA path)."""
+    mpota = targets.BUILD / "venv" / "bin" / "mpota"
+    proc = subprocess.Popen([str(mpota), "serve", str(work), "--port", "0", "--quiet",
+                             "--state", str(work / "server")],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = ca = None
+    for line in proc.stdout:
+        if line.startswith("serving "):
+            url = line.split(" at ", 1)[1].strip()
+        elif line.startswith("CA to pin on devices: "):
+            ca = line.split(": ", 1)[1].split(" ", 1)[0]
+        elif line.startswith("device status:"):
+            break
+    if not url or not ca:
+        proc.kill()
+        raise SystemExit("mpota serve did not start")
+    return proc, url, ca
+
+
 def build_frozen():
     out = targets.BUILD / "unix-agent"
     cmd = ["make", "-j{}".format(os.cpu_count() or 2), "-C",
@@ -122,19 +145,27 @@ def main():
     if args.build:
         args.frozen = str(build_frozen())
     work = Path(tempfile.mkdtemp(prefix="mpota-heap-"))
+    server = None
     try:
         dev, snapshot, bundles, script = prepare(work)
+        server, url, ca = start_server(work)
+        if kit.sim(dev, "set", "ca", ca).returncode:
+            raise SystemExit("could not pin the CA on the device")
+        bundles["https"] = url + bundles["stored"].name
         ways = [("py", targets.UNIX_BINARY, [f.FIRMWARE]),
                 ("mpy", targets.UNIX_BINARY, [_mpy_tree(work / "mpy")])]
         if args.frozen:
             ways.append(("frozen", Path(args.frozen), []))
         print("smallest -X heapsize for a whole update (unix port, 64-bit), bytes")
-        print("{:<8} {:>10} {:>10}".format("agent", "stored", "deflated"))
+        print("{:<8} {:>10} {:>10} {:>10}".format("agent", *bundles))
         for name, binary, path in ways:
             row = [_smallest(lambda h, b=b: probe(binary, path, script, dev, snapshot, b, h))
                    for b in bundles.values()]
-            print("{:<8} {:>10} {:>10}".format(name, *row))
+            print("{:<8} {:>10} {:>10} {:>10}".format(name, *row), flush=True)
     finally:
+        if server is not None:
+            server.terminate()
+            server.wait()
         shutil.rmtree(work, ignore_errors=True)
 
 
