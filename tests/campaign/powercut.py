@@ -1,0 +1,177 @@
+"""Family 1: power cut before every operation of an update cycle.
+
+Host side: makes the bundles of each setup (a flash geometry or a slot
+bank), hands them to tests/campaign/mp/cutsweep.py running under the
+MicroPython unix build (every cut of one setup and cycle in one process),
+and gathers the cases.
+
+Cycles (cutsweep.story): "good" is install (with a root rotation
+published alongside), trial boot, confirm, boot; "bad" is install, trial
+boots without confirm until the revert, boot, and the refused reinstall.
+Both versions share some chunks with the running image, so the install
+copies some locally (delta) and fetches the others.
+"""
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import targets
+from agent import kit
+from bundles import factory as f
+from mpota_host import apppack
+
+from .result import Family
+
+HERE = Path(__file__).resolve().parent
+PATH = [f.FIRMWARE, kit.MP, HERE / "mp", kit.MP.parent / "esp32stub"]
+KB = 1024
+
+# name: bank, flash geometry (sector, page, write unit), chunk size,
+# codec, sizes of the shared and the per-version file in the app image,
+# slot size. Erased value 0xFF throughout (the NOR model's).
+SETUPS = {
+    # SPI NOR as the ESP32's and RP2040's external flash: 4 KB sectors,
+    # 256-byte pages, any length written (1-byte write unit).
+    "nor-4k": dict(bank="flash", sector=4 * KB, page=256, write=1, chunk=1 * KB,
+                   compress="none", shared=8 * KB, own=14 * KB, slot=32 * KB),
+    # The RP2040's flash driver programs whole 256-byte pages only.
+    "nor-4k-pages": dict(bank="flash", sector=4 * KB, page=256, write=256, chunk=4 * KB,
+                         compress="deflate", shared=12 * KB, own=16 * KB, slot=48 * KB),
+    # 64 KB sectors (the large erase blocks of many NOR chips): one erase
+    # unit holds sixteen 4 KB chunks; the state record has a sector each.
+    "nor-64k": dict(bank="flash", sector=64 * KB, page=256, write=1, chunk=4 * KB,
+                    compress="none", shared=20 * KB, own=60 * KB, slot=128 * KB),
+    # Internal MCU flash with 2 KB pages programmed in 16-byte words.
+    "mcu-2k-w16": dict(bank="flash", sector=2 * KB, page=2 * KB, write=16, chunk=2 * KB,
+                       compress="none", shared=8 * KB, own=16 * KB, slot=32 * KB),
+    # ESP32 OTA partitions (stand-in esp32 module over the NOR model,
+    # bootloader rollback on), state and scratch in files.
+    "esp32": dict(bank="esp32", sector=4 * KB, page=256, write=1, chunk=4 * KB,
+                  compress="deflate", shared=8 * KB, own=16 * KB, slot=64 * KB),
+    # The same without the bootloader's rollback: boot() counts the
+    # trial boots and goes back by set_boot() and a reset.
+    "esp32-no-rollback": dict(bank="esp32", sector=4 * KB, page=256, write=1, chunk=4 * KB,
+                              compress="none", shared=8 * KB, own=16 * KB, slot=64 * KB,
+                              rollback=False),
+    # App directories on a filesystem: image files, state files and the
+    # unpacked app are the operations.
+    "app-dir": dict(bank="dir", sector=4 * KB, page=4 * KB, write=1, chunk=1 * KB,
+                    compress="none", shared=6 * KB, own=10 * KB, slot=32 * KB),
+}
+CYCLES = ("good", "bad")
+# The bounded sample of `make test`: every STRIDE-th operation.
+SAMPLE = {"nor-4k": 9, "esp32": 7, "app-dir": 7}
+
+
+def _noise(seed, n):
+    out = b""
+    i = 0
+    while len(out) < n:
+        out += hashlib.sha512(b"cut %d %d" % (seed, i)).digest()
+        i += 1
+    return out[:n]
+
+
+def _app(d, version, setup):
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "main.py").write_text("print('app version {}')\n".format(version))
+    (d / "lib").mkdir(exist_ok=True)
+    # a.bin is the same in every version (its chunks are copied locally);
+    # b.bin differs (fetched).
+    (d / "lib" / "a.bin").write_bytes(_noise(0, setup["shared"]))
+    (d / "lib" / "b.bin").write_bytes(_noise(version, setup["own"]))
+    return apppack.pack(str(d))
+
+
+def _bundle(work, name, version, setup, rotate=False):
+    data = _app(work / (name + "-src"), version, setup)
+    path = kit.bundle(work, name, data, version=version, security_counter=version,
+                      sequence=10 + version, target="app", device_class="cut",
+                      chunk_size=setup["chunk"], compress=setup["compress"], window_bits=10)
+    if rotate:
+        (path / "roots").mkdir()
+        (path / "roots" / "2").write_bytes(
+            f.root_doc([kit.R], 1, [kit.A], 1, version=2, signers=[kit.R]))
+    return {"bundle": str(path), "image": str(path) + ".img", "version": version,
+            "counter": version, "sequence": 10 + version, "size": len(data),
+            "sha": hashlib.sha256(data).hexdigest()}
+
+
+def _spec(work, name, setup, cycle, stride):
+    old = _bundle(work, "v1", 1, setup)
+    new = _bundle(work, "v2", 2, setup, rotate=True) if cycle == "good" else \
+        _bundle(work, "v3", 3, setup)
+    unit = max(setup["chunk"], setup["sector"])
+    config = {"device_class": "cut", "target": "app", "bank": setup["bank"],
+              "slot_size": setup["slot"], "table_size": 4 * KB, "chunk_area": 8 * KB,
+              "flash": {"file": "flash", "sector": setup["sector"], "page": setup["page"],
+                        "write": setup["write"]},
+              "dir": "slots", "max_attempts": 3, "backoff_ms": 0, "retries": 2,
+              "now": 1800000000}
+    if setup["bank"] == "esp32":
+        config["dir"] = "."
+    return {"base": str(work / "dev"), "config": config, "root": str(kit.root(work)),
+            "old": old, "new": new, "cycle": cycle, "per_unit": unit // setup["chunk"],
+            "part_size": setup["slot"], "rollback": setup.get("rollback", True), "stride": stride,
+            "tears": [False, True], "name": name}
+
+
+_CODE = """
+import json
+from cutsweep import sweep
+with open({path!r}) as f:
+    sweep(json.load(f))
+"""
+
+
+def run_one(name, cycle, stride=1, target=None, work=None):
+    """One setup and cycle: the device's RESULT values as a dict."""
+    target = target or targets.unix()
+    with tempfile.TemporaryDirectory(prefix="mpota-cut-") as tmp:
+        work = Path(work or tmp)
+        spec = _spec(work, name, SETUPS[name], cycle, stride)
+        path = work / "spec.json"
+        path.write_text(json.dumps(spec))
+        return kit.run(target, _CODE.format(path=str(path)), timeout=3600,
+                       extra_path=PATH[2:])
+
+
+def run(full=True, jobs=None):
+    fam = Family("power cut")
+    t0 = time.time()
+    runs = [(n, c) for n in SETUPS for c in CYCLES if full or n in SAMPLE]
+    target = targets.unix()
+    target.check()
+
+    def one(nc):
+        n, c = nc
+        return n, c, run_one(n, c, 1 if full else SAMPLE[n], target)
+
+    with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
+        results = list(pool.map(one, runs))
+    ops = writes = cuts_again = 0
+    worst = 0
+    for n, c, r in results:
+        label = "{}/{}".format(n, c)
+        fam.merge(r["cases"], r["failed"],
+                  ["{} cut before op {}{} ({}): {}".format(label, x[0], " torn" if x[1] else "",
+                                                          x[2], "; ".join(x[3])) for x in r["failures"]])
+        count = r["count"]
+        ops += count["ops"]
+        writes += count["state_writes"]
+        cuts_again += r["resume"]["cases_refetching"]
+        worst = max(worst, r["resume"]["max_again"])
+        fam.figures[label] = "{} operations ({}), {} state writes, {} cases, {} s".format(
+            count["ops"], ", ".join("{} {}".format(v, k) for k, v in sorted(count["kinds"].items())),
+            count["state_writes"], r["cases"], round(r["seconds"]))
+    fam.figures["operations per cycle, all setups"] = ops
+    fam.figures["state writes per cycle, all setups"] = writes
+    fam.figures["resume"] = ("{} cases fetched some verified chunk again, at most {} "
+                             "(the chunks of one erase unit)".format(cuts_again, worst))
+    fam.seconds = time.time() - t0
+    return fam
