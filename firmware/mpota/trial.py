@@ -15,6 +15,17 @@ Two separate mechanisms:
 from .state import log as L
 from .state.fields import NONE
 
+try:
+    from micropython import const
+except ImportError:
+
+    def const(x):
+        return x
+
+
+# State flag: boot() already selected the trial again once (see boot()).
+_RESELECTED = const(1)
+
 
 class Boot:
     """What boot() decided: the slot to run, its image version and size,
@@ -43,10 +54,32 @@ def boot(dev):
     bank = dev.bank
     if st.trial == NONE:
         res = Boot(st.active, st.active_version, st.active_size)
+        run = bank.running()
+        if run is not None and run != st.active:
+            # A revert was recorded but power went before set_boot() took
+            # the bootloader back to the old slot: go there now.
+            bank.select(st.active)
+            res.reset = True
+        elif run is not None:
+            # The confirmed image; after a set_boot() back to it, a
+            # bootloader with rollback holds it pending until told.
+            bank.commit(st.active)
     else:
         run = bank.running()
-        if run is not None and run != st.trial:
-            # The bootloader went back by itself (or never switched).
+        if run is not None and run != st.trial and not st.attempts \
+                and not st.flags & _RESELECTED:
+            # No boot of the trial was ever counted: power went between
+            # the install's state write and set_boot(), or before its
+            # first boot was counted (and a bootloader with rollback gave
+            # it up at that reset). It has not failed: select it again,
+            # once; the flag is saved after set_boot() so a cut between
+            # them only repeats this.
+            bank.select(st.trial)
+            st.flags |= _RESELECTED
+            dev.save(st)
+            res = Boot(run, st.active_version, st.active_size, reset=True)
+        elif run is not None and run != st.trial:
+            # The bootloader went back by itself.
             _revert(dev, st, "bootloader")
             res = Boot(run, st.active_version, st.active_size, reverted=True)
         elif st.attempts >= dev.max_attempts:

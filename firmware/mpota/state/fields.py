@@ -3,7 +3,8 @@ progress and the audit log, at fixed offsets (docs/AGENT.md, "State").
 
 Big-endian; offsets are into the record's payload:
 
-  0    u8 active slot, u8 trial slot (0xFF: none), u8 attempts, u8 flags
+  0    u8 active slot, u8 trial slot (0xFF: none), u8 attempts,
+       u8 flags (bit 0: the trial was selected again, see trial.boot)
   4    u32 minimum security counter, u32 last accepted sequence,
        u32 trust root version
   16   active image: u32 version, u32 size, 32 bytes SHA-256
@@ -45,6 +46,7 @@ class State:
         self.active = 0
         self.trial = NONE
         self.attempts = 0
+        self.flags = 0
         self.min_counter = 0
         self.last_sequence = 0
         self.root_version = 0
@@ -94,7 +96,7 @@ class State:
 
     def encode(self, b):
         p = struct.pack_into
-        p(">BBBBIII", b, _BOOT, self.active, self.trial, self.attempts, 0,
+        p(">BBBBIII", b, _BOOT, self.active, self.trial, self.attempts, self.flags,
           self.min_counter, self.last_sequence, self.root_version)
         p(">II32s", b, _ACTIVE, self.active_version, self.active_size, self.active_sha)
         p(">IIII32s", b, _TRIAL, self.trial_version, self.trial_size, self.trial_counter,
@@ -108,7 +110,7 @@ class State:
 
     def decode(self, b):
         u = struct.unpack_from
-        (self.active, self.trial, self.attempts, _, self.min_counter,
+        (self.active, self.trial, self.attempts, self.flags, self.min_counter,
          self.last_sequence, self.root_version) = u(">BBBBIII", b, _BOOT)
         self.active_version, self.active_size, self.active_sha = u(">II32s", b, _ACTIVE)
         (self.trial_version, self.trial_size, self.trial_counter, self.trial_sequence,

@@ -117,6 +117,7 @@ class Install:
         dev.bank.prepare(i, m.image_size)
         st.trial = i
         st.attempts = 0
+        st.flags = 0
         st.trial_version, st.trial_size, st.trial_sha = m.version, m.image_size, m.image_sha256
         st.trial_counter, st.trial_sequence = m.security_counter, m.sequence
         st.clear_progress()

@@ -28,13 +28,18 @@ def manifest(dev, src, st, persist):
     buf = bytearray(F.MAX_DOC + 1)
 
     def rotated(doc, root):
-        dev.roots.save(doc)
+        if doc is not None:
+            dev.roots.save(doc)
         st.root_version = root.version
         dev.log(st, L.ROOT, value=root.version)
         dev.save(st)
 
     try:
         root = fetch.newest_root(dev, src, dev.root(), buf, rotated if persist else None)
+        if persist and st.root_version != root.version:
+            # The root was stored but power went before the state record
+            # said so (two records cannot be written at once).
+            rotated(None, root)
         doc = fetch.read_doc(dev, src, "manifest", buf, "missing-manifest")
         return trust.verify_manifest(
             root, doc, now=dev.now(), agent_version=AGENT_VERSION,

@@ -356,10 +356,16 @@ class Case:
         if st.min_counter < self.floor:
             self.bad("min counter went down: {} < {}".format(st.min_counter, self.floor))
         self.floor = max(self.floor, st.min_counter)
-        root = rig.dev.root().version
+        return st
+
+    def check_end(self, st):
+        # Once the cycle is over the state names the stored root (a cut
+        # between the two records is mended by the next install).
+        root = self.rig.dev.root().version
         if st.root_version != root:
             self.bad("state says root {} but root {} is stored".format(st.root_version, root))
-        return st
+        if self.rig.spec["cycle"] == "good" and root != 2:
+            self.bad("the root rotation was lost")
 
 
 def story(rig, src, marks):
@@ -412,6 +418,7 @@ def finish(case, b, src, marks):
             if st.min_counter != new["counter"] or st.last_sequence != new["sequence"]:
                 case.bad("confirmed without its floors: {} {}".format(
                     st.min_counter, st.last_sequence))
+            case.check_end(st)
             return step
         if _hex(st.bad_sha) == new["sha"][:16]:
             if good and not _trial_window(rig, case.n, marks):
@@ -424,6 +431,8 @@ def finish(case, b, src, marks):
                     case.bad("retry refused: {}".format(e.reason))
             if _hex(st.active_sha) != spec["old"]["sha"] or st.min_counter != spec["old"]["counter"]:
                 case.bad("after the revert the old image is not the confirmed one")
+            if not good:
+                case.check_end(st)
             return step
         try:
             rep = Install(rig.dev, src).run()

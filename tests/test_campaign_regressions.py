@@ -1,0 +1,197 @@
+"""Faults the power-cut campaign found in the agent, each cut at the exact
+operation it found and checked on the fix (docs/CAMPAIGN.md, "Found and
+fixed"). The cut is real: PowerCut raised at that write, the device
+opened again, the stand-in bootloader's reset, boot()."""
+
+import pytest
+
+from agent import kit
+from bundles import factory as f
+
+ESP32_STUB = kit.MP.parent / "esp32stub"
+
+
+@pytest.fixture(scope="module")
+def bundles(tmp_path_factory):
+    d = tmp_path_factory.mktemp("regressions")
+    b = {"root": kit.root(d),
+         "v1": kit.app_bundle(d, "v1", 1, device_class="board"),
+         "v2": kit.app_bundle(d, "v2", 2, device_class="board"),
+         "v3": kit.app_bundle(d, "v3", 3, healthy=False, device_class="board")}
+    rot = kit.app_bundle(d, "v2rot", 2, device_class="board")
+    (rot / "roots").mkdir()
+    (rot / "roots" / "2").write_bytes(f.root_doc([kit.R], 1, [kit.A], 1, version=2,
+                                                 signers=[kit.R]))
+    b["v2rot"] = rot
+    return {k: str(v) for k, v in b.items()}
+
+
+def test_power_cut_between_the_root_write_and_the_state_write_is_mended_by_the_next_install(
+        unix_target, tmp_path, bundles):
+    r = kit.run(unix_target, _root_code(tmp_path, bundles))
+    assert r["cut"] == "power"
+    # The stored root is version 2; the state record still said 1.
+    assert r["before"] == [2, 1]
+    assert r["retry"] == "installed"
+    # The state names the stored root again and the log has the rotation.
+    assert r["after"] == [2, 2, [[9, 0, 2]]]
+
+
+def _root_code(tmp_path, bundles):
+    return """
+from mpota.flash.nor import PowerCut
+from mpota.source.local import LocalSource
+from mpota.update.install import Install
+base = {base!r}
+dev = device(base, target="app", device_class="board", slot_size=131072)
+provision(dev, {root!r}, {v1!r})
+save = dev.roots.save
+def save_then_cut(doc):
+    save(doc)
+    # Power goes before the next operation: the state record's write.
+    dev.flash.cut_power_before(dev.flash.ops)
+dev.roots.save = save_then_cut
+try:
+    Install(dev, LocalSource({v2rot!r})).run()
+    emit("cut", "none")
+except PowerCut:
+    emit("cut", "power")
+dev.close()
+dev = device(base, target="app", device_class="board", slot_size=131072)
+emit("before", [dev.root().version, state(dev)["root_version"]])
+emit("retry", report(Install(dev, LocalSource({v2rot!r})).run())["outcome"])
+st = state(dev)
+emit("after", [dev.root().version, st["root_version"], [e for e in st["events"] if e[0] == 9]])
+""".format(base=str(tmp_path / "dev"), **bundles)
+
+
+_ESP32 = """
+import esp32, os
+from mpota import trial
+from mpota.flash.nor import PowerCut
+from mpota.source.local import LocalSource
+from mpota.update.install import Install
+base = {base!r}
+os.mkdir(base)
+esp32.configure(base, 131072)
+with open({v1!r} + ".img", "rb") as f:
+    esp32.Partition("ota_0").writeblocks(0, f.read())
+
+def power_on():
+    return device(base, bank="esp32", dir=base, target="app", device_class="board")
+
+def reset(rollback=True):
+    # The bootloader's choice, then the agent's boot(); again if boot()
+    # asks for a reset. [running partition, slot, trial, reverted] each.
+    seen = []
+    while True:
+        running = esp32.reset(rollback)
+        b = trial.boot(power_on())
+        seen.append([running, b.slot, b.trial, b.reverted])
+        if not b.reset:
+            return seen
+
+def cut_once(module, name):
+    # Power goes at the next call of module.name (nothing of it happens).
+    real = getattr(module, name)
+    def cut(*args):
+        setattr(module, name, real)
+        raise PowerCut()
+    setattr(module, name, cut)
+
+dev = power_on()
+provision(dev, {root!r}, {v1!r})
+"""
+
+
+def _esp32(unix_target, tmp_path, bundles, code):
+    return kit.run(unix_target, _ESP32.format(base=str(tmp_path / "dev"), **bundles)
+                   + code.format(**bundles), extra_path=[ESP32_STUB])
+
+
+def test_power_cut_between_the_trial_record_and_set_boot_does_not_give_up_the_update(
+        unix_target, tmp_path, bundles):
+    r = _esp32(unix_target, tmp_path, bundles, """
+cut_once(esp32.Partition, "set_boot")
+try:
+    Install(dev, LocalSource({v2!r})).run()
+except PowerCut:
+    emit("cut", state(dev)["trial"])
+emit("boots", reset())
+emit("confirm", trial.confirm(power_on()))
+emit("after", reset())
+st = state(power_on())
+emit("state", [st["active"], st["active_version"], st["min_counter"]])
+""")
+    assert r["cut"] == 1  # the trial was recorded, set_boot() never ran
+    # boot() selects the trial again and asks for a reset; the trial runs.
+    assert r["boots"] == [["ota_0", 0, False, False], ["ota_1", 1, True, False]]
+    assert r["confirm"] is True
+    assert r["after"] == [["ota_1", 1, False, False]]
+    assert r["state"] == [1, 2, 2]
+
+
+def test_power_cut_before_the_first_trial_boot_is_counted_does_not_give_up_the_update(
+        unix_target, tmp_path, bundles):
+    r = _esp32(unix_target, tmp_path, bundles, """
+from mpota.state.record import FileArea
+Install(dev, LocalSource({v2!r})).run()
+esp32.reset()  # the bootloader starts ota_1, pending verification
+cut_once(FileArea, "write")  # power goes as boot() counts the trial
+try:
+    trial.boot(power_on())
+except PowerCut:
+    pass
+# At the next reset ESP-IDF gives the pending image up; boot() selects it
+# again once, and this time the trial boot is counted.
+emit("boots", reset())
+emit("confirm", trial.confirm(power_on()))
+st = state(power_on())
+emit("state", [st["active"], st["active_version"]])
+""")
+    assert r["boots"] == [["ota_0", 0, False, False], ["ota_1", 1, True, False]]
+    assert r["confirm"] is True
+    assert r["state"] == [1, 2]
+
+
+def test_firmware_that_dies_before_boot_runs_is_selected_again_only_once(
+        unix_target, tmp_path, bundles):
+    # The bound on the fix above: an image that never reaches boot() (the
+    # bootloader gives it up at every reset) is tried once more, then
+    # given up and not installed again.
+    r = _esp32(unix_target, tmp_path, bundles, """
+Install(dev, LocalSource({v2!r})).run()
+seen = []
+for _ in range(2):
+    esp32.reset()  # ota_1 starts and dies before boot() counts it
+    running = esp32.reset()  # ESP-IDF gives it up: ota_0
+    b = trial.boot(power_on())
+    seen.append([running, b.slot, b.reset, b.reverted])
+emit("seen", seen)
+emit("again", outcome(lambda: Install(power_on(), LocalSource({v2!r})).run().outcome))
+""")
+    # Selected again (a reset asked for) the first time, given up the second.
+    assert r["seen"] == [["ota_0", 0, True, False], ["ota_0", 0, False, True]]
+    assert r["again"] == {"refused": "reverted"}
+
+
+def test_power_cut_between_the_revert_and_set_boot_does_not_leave_the_failed_image_running(
+        unix_target, tmp_path, bundles):
+    # A bootloader without rollback: boot() gives the trial up after
+    # max_attempts, records it, then set_boot()s the old partition.
+    r = _esp32(unix_target, tmp_path, bundles, """
+Install(dev, LocalSource({v3!r})).run()
+for _ in range(3):
+    reset(rollback=False)  # three trial boots of v3, never confirmed
+cut_once(esp32.Partition, "set_boot")
+esp32.reset(False)
+try:
+    trial.boot(power_on())
+except PowerCut:
+    emit("cut", [state(power_on())["trial"], esp32.otadata()["boot"]])
+emit("boots", reset(rollback=False))
+""")
+    # The revert is recorded; the bootloader would still start ota_1.
+    assert r["cut"] == [255, "ota_1"]
+    # boot() sees the failed image running, selects the old one, resets.
+    assert r["boots"] == [["ota_1", 0, False, False], ["ota_0", 0, False, False]]
