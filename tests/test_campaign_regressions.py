@@ -195,3 +195,29 @@ emit("boots", reset(rollback=False))
     assert r["cut"] == [255, "ota_1"]
     # boot() sees the failed image running, selects the old one, resets.
     assert r["boots"] == [["ota_1", 0, False, False], ["ota_0", 0, False, False]]
+
+
+def test_old_image_that_a_revert_selected_again_is_marked_valid_so_the_bootloader_keeps_it(
+        unix_target, tmp_path, bundles):
+    # Rollback on. confirm() marks v2 valid, then power goes before its
+    # state write; v2 keeps running on trial and fails its next checks,
+    # so boot() reverts by attempt count and set_boot()s v1, which the
+    # bootloader then holds pending verification.
+    r = _esp32(unix_target, tmp_path, bundles, """
+from mpota.state.record import FileArea
+Install(dev, LocalSource({v2!r})).run()
+reset()
+cut_once(FileArea, "write")
+try:
+    trial.confirm(power_on())
+except PowerCut:
+    pass
+emit("trials", reset() + reset())
+emit("revert", reset())
+emit("after", [reset(), esp32.otadata()["state"]])
+""")
+    assert r["trials"] == [["ota_1", 1, True, False], ["ota_1", 1, True, False]]
+    assert r["revert"] == [["ota_1", 0, False, True], ["ota_0", 0, False, False]]
+    # Without the mark the bootloader would give v1 up at this reset and
+    # start the failed v2 again.
+    assert r["after"] == [[["ota_0", 0, False, False]], "valid"]
