@@ -508,10 +508,28 @@ def run_case(rig, n, tear, marks, pristine):
     return case, kind, src.again
 
 
+def _sabotage(how):
+    # For the control test: break the agent on purpose, to show that the
+    # sweep notices. "one-copy": the state record overwrites its newest
+    # copy instead of the other one.
+    if how == "one-copy":
+        from mpota.state import record
+
+        save = record.Store.save
+
+        def in_place(self, length):
+            if self.newest >= 0:
+                self.newest = 1 - self.newest
+            save(self, length)
+
+        record.Store.save = in_place
+
+
 def sweep(spec):
     t0 = time.time()
     rig = Rig(spec)
     _wire(rig.esp32)
+    _sabotage(spec.get("sabotage"))
     base = rig.base
     pristine = base + ".pristine"
     # Provision (power on, no cuts) and keep the result.
