@@ -8,7 +8,8 @@ The configuration is a JSON object (a file, mpota.json by default):
   bank              "flash" (two regions of a flash chip model on the unix
                     port, file "flash"), "dir" (two directories, "dir"),
                     "esp32" (the OTA partitions; state files under "dir")
-  flash             {"file", "sector", "page", "write"}: the chip model
+  flash             {"file", "sector", "page", "write"}: the chip model;
+                    {"ram": address, ...}: spare RAM as the chip (flash/ram.py)
   slot_size         bytes per slot; table_size, chunk_area: scratch bytes
   source            a bundle directory, or an https:// (http://) URL
   ca, allow_http    the pinned CA file for https; plain http only if true
@@ -64,7 +65,6 @@ class Device:
 
     def _flash_layout(self):
         from .bundle import format as F
-        from .flash.nor import NorFile
         from .flash.region import Region
         from .slots.flash import FlashBank
         from .state.record import FlashArea
@@ -81,8 +81,7 @@ class Device:
         )
         st, rt, tb, ch, sl = sizes
         total = 2 * st + 2 * rt + tb + ch + 2 * sl
-        flash = NorFile(self.path(geo.get("file", "flash")), total, sector,
-                        geo.get("page", 256), geo.get("write", 1))
+        flash = self._chip(geo, total, sector)
         at = [0]
 
         def take(n):
@@ -95,6 +94,17 @@ class Device:
         table = take(tb)
         chunks = take(ch)
         return flash, FlashBank([take(sl), take(sl)]), states, roots, table, chunks
+
+    def _chip(self, geo, total, sector):
+        page, write = geo.get("page", 256), geo.get("write", 1)
+        if "ram" in geo:
+            # Spare RAM standing in for flash (flash/ram.py): the emulated board.
+            from .flash.ram import RamFlash
+
+            return RamFlash(geo["ram"], total, sector, page, write)
+        from .flash.nor import NorFile
+
+        return NorFile(self.path(geo.get("file", "flash")), total, sector, page, write)
 
     def _dir_layout(self, kind):
         from .flash.region import FileRegion

@@ -1,5 +1,6 @@
 """`mpota`: make keys, manage the trust root, sign, verify, inspect and
-serve update bundles. One command table, one error type, one exit path."""
+serve update bundles, and bring up boards over USB serial (`mpota device`).
+One command table, one error type, one exit path."""
 
 import argparse
 import json
@@ -13,6 +14,7 @@ from mpota.bundle import format as F
 from mpota.bundle.error import BundleError
 
 from . import apppack, keys, roots, serve, timefmt, writer
+from .device import commands as device
 from . import inspect as inspect_mod
 from .errors import CommandError
 from .progress import Progress
@@ -216,7 +218,7 @@ def cmd_inspect(args):
 
 
 def _parser():
-    p = argparse.ArgumentParser(prog="mpota", description="Make keys, manage the trust root, sign, verify, inspect and serve mpota update bundles.")
+    p = argparse.ArgumentParser(prog="mpota", description="Make keys, manage the trust root, sign, verify, inspect and serve mpota update bundles; bring up boards over USB serial.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     c = sub.add_parser("keygen", help="make an Ed25519 key pair NAME.key / NAME.pub",
@@ -297,6 +299,11 @@ def _parser():
                        description=serve.DESCRIPTION)
     serve.arguments(c)
     c.set_defaults(run=serve.run)
+
+    c = sub.add_parser("device", help="bring up a board over USB serial: install, provision, push, ...",
+                       description="Put the agent on a MicroPython board, provision it and update it "
+                                   "over its USB serial port; read its state and audit log (docs/BRINGUP.md).")
+    device.arguments(c)
     return p
 
 

@@ -1,0 +1,203 @@
+"""The board side of `mpota device` (docs/BRINGUP.md): the host calls these
+over the REPL and reads their answer from one line on stdout,
+
+  ~~D <json>               done, with the result
+  ~~E <kind> <reason>      refused (the verifier), not-done (the agent),
+                           transfer (the source) or lost (the line)
+
+while a push also prints ~~P progress lines and asks for bundle files
+(source/serial.py). Nothing here decides trust: a push goes through the
+agent's own install path, the same as an update over the air.
+
+boot.py calls boot(), which runs mpota.boot() and says what it chose.
+"""
+
+import binascii
+import json
+import sys
+
+_CONFIG = "mpota.json"
+
+
+def _hex(b):
+    return binascii.hexlify(bytes(b)).decode()
+
+
+def _say(line):
+    sys.stdout.write(line + "\n")
+
+
+def _device():
+    from . import device as D
+
+    return D.use(D.load(_CONFIG))
+
+
+def call(fn, *args):
+    """Run fn and print its answer line; the agent's refusals become ~~E."""
+    from .bundle.error import BundleError
+    from .errors import AgentError
+    from .source import SourceError
+    from .source.serial import LineLost
+
+    try:
+        _say("~~D " + json.dumps(fn(*args)))
+    except BundleError as e:
+        _say("~~E refused " + e.reason)
+    except AgentError as e:
+        _say("~~E not-done " + e.reason)
+    except SourceError as e:
+        _say("~~E transfer " + e.reason)
+    except LineLost:
+        _say("~~E lost line")
+
+
+def _provisioned():
+    from .errors import AgentError
+
+    try:
+        return _device().states.load() is not None
+    except (OSError, ValueError, KeyError, AgentError):
+        # No configuration yet, or one that does not describe a device.
+        return False
+
+
+def provision(config, root_hex, ca_hex=None, force=False):
+    """Write the configuration (JSON text) and the trust root; start the
+    state with no image (the first push installs one, as a trial)."""
+    from .bundle import trust
+    from .errors import AgentError
+    from .state import log as L
+    from .state.fields import State
+
+    doc = binascii.unhexlify(root_hex)
+    root = trust.load_root(doc)
+    if not force and _provisioned():
+        raise AgentError("provisioned")
+    cfg = json.loads(config)
+    if ca_hex:
+        with open(cfg["ca"], "wb") as f:
+            f.write(binascii.unhexlify(ca_hex))
+    with open(_CONFIG, "w") as f:
+        f.write(config)
+    dev = _device()
+    erase_all = getattr(dev.flash, "erase_all", None)
+    if erase_all is not None:
+        erase_all()
+    # Load first, so that the new records outnumber any left from an
+    # earlier provisioning.
+    dev.roots.load()
+    dev.roots.save(doc)
+    dev.states.load()
+    st = State()
+    st.active = 1  # nothing runs yet: the first image goes to slot 0
+    st.root_version = root.version
+    dev.log(st, L.PROVISION)
+    dev.save(st)
+    return {"root_version": root.version, "bank": cfg.get("bank", "flash")}
+
+
+def push(idle=0):
+    """Install what the host offers over the serial line. idle: heap in
+    use before the agent was imported (the host measures it)."""
+    import gc
+
+    from .source.serial import SerialSource, binary
+    from .update.install import Install
+
+    dev = _device()
+    peak = [0]
+
+    def sample():
+        gc.collect()
+        peak[0] = max(peak[0], gc.mem_alloc())
+
+    def tell(done, total, how):
+        sample()
+        _say("~~P {} {} {}".format(done, total, how))
+
+    sample()
+    try:
+        rep = Install(dev, SerialSource(), tell).run()
+    finally:
+        binary(False)
+    sample()
+    return {"outcome": rep.outcome, "version": rep.version, "label": rep.label,
+            "slot": rep.slot, "chunks": rep.chunks, "fetched": rep.fetched,
+            "copied": rep.copied, "reused": rep.reused, "bytes": rep.bytes,
+            "heap": {"size": gc.mem_alloc() + gc.mem_free(), "idle": idle, "peak": peak[0]}}
+
+
+def status():
+    import gc
+
+    from . import __version__
+    from .state.fields import NONE
+
+    dev = _device()
+    st = dev.load()
+    gc.collect()
+    out = {"agent": __version__, "device_class": dev.cfg.get("device_class"),
+           "bank": dev.cfg.get("bank", "flash"), "max_attempts": dev.max_attempts,
+           "active": {"slot": st.active, "version": st.active_version,
+                      "size": st.active_size, "sha256": _hex(st.active_sha)},
+           "trial": None, "min_security_counter": st.min_counter,
+           "last_sequence": st.last_sequence, "root_version": st.root_version,
+           "download": None, "heap_free": gc.mem_free()}
+    if st.trial != NONE:
+        out["trial"] = {"slot": st.trial, "version": st.trial_version,
+                        "size": st.trial_size, "sha256": _hex(st.trial_sha),
+                        "attempts": st.attempts, "security_counter": st.trial_counter,
+                        "sequence": st.trial_sequence}
+    if st.p_slot != NONE:
+        out["download"] = {"slot": st.p_slot, "image_sha256": _hex(st.p_sha),
+                           "units": st.p_units, "table": st.p_table,
+                           "fetched": st.p_fetched, "copied": st.p_copied}
+    return out
+
+
+def log():
+    from .state import log as L
+
+    st = _device().load()
+    return [{"time": t, "event": L.event_name(e), "what": L.value_name(e), "value": v,
+             "reason": L.reason_name(r) if r else None} for e, r, v, t in st.events()]
+
+
+def confirm():
+    from . import trial
+
+    dev = _device()
+    done = trial.confirm(dev)
+    return {"confirmed": done, "version": dev.load().active_version}
+
+
+def reboot():
+    """Reset the board. A chip in RAM (flash/ram.py) would not survive a
+    hard reset, and the unix port has none: those reset softly."""
+    import machine
+
+    soft = "ram" in _device().cfg.get("flash", {}) or not hasattr(machine, "reset")
+    _say("~~D " + json.dumps({"reset": "soft" if soft else "hard"}))
+    if soft:
+        machine.soft_reset()
+    import time
+
+    # Let the answer leave the USB buffers before the port goes away.
+    time.sleep_ms(100)
+    machine.reset()
+
+
+def boot():
+    """For boot.py: mpota.boot(), and one line saying what it chose."""
+    from . import boot as agent_boot
+    from .errors import AgentError
+
+    try:
+        res = agent_boot()
+    except AgentError as e:
+        _say("mpota: boot: {}".format(e.reason))
+        return None
+    what = "trial of " if res.trial else ("back to " if res.reverted else "")
+    _say("mpota: boot: {}version {}".format(what, res.version))
+    return res

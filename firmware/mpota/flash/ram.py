@@ -1,0 +1,93 @@
+"""A flash chip in RAM that the firmware leaves alone.
+
+For a board whose only persistent storage the agent can reach is memory
+outside the GC heap: the emulated Cortex-M3 board (mps2-an385), whose
+firmware lives in its first 4 MB RAM bank and never touches the second,
+at 0x20000000. That RAM keeps its contents over a soft reset
+(machine.soft_reset) but not over a power cycle, so the board stands for a
+flash chip only between resets of the emulator.
+
+The chip keeps the NOR rules of nor.py (erase whole aligned sectors to
+0xFF, program only clears bits, in write_size units, never across a page),
+so the agent's state store and install meet the same constraints as on a
+real chip. Memory a fresh emulator hands out reads 0x00, not erased:
+`mpota device provision` erases the whole chip first.
+"""
+
+from . import FlashError
+
+try:
+    from micropython import const
+except ImportError:
+
+    def const(x):
+        return x
+
+
+_ERASED = const(0xFF)
+
+
+def _pow2(n):
+    return n > 0 and not n & (n - 1)
+
+
+class RamFlash:
+    def __init__(self, mem, size, sector_size=4096, page_size=256, write_size=1):
+        """mem: the chip's address (an int, mapped with uctypes) or a
+        buffer (a bytearray, for tests on any runtime)."""
+        if not (_pow2(sector_size) and _pow2(page_size) and _pow2(write_size)):
+            raise FlashError("align")
+        if size % sector_size or sector_size % page_size or page_size % write_size:
+            raise FlashError("align")
+        if isinstance(mem, int):
+            import uctypes
+
+            mem = uctypes.bytearray_at(mem, size)
+        if len(mem) < size:
+            raise FlashError("range")
+        self.mem = memoryview(mem)
+        self.size = size
+        self.sector_size = sector_size
+        self.page_size = page_size
+        self.write_size = write_size
+        self.erased = _ERASED
+        self._ff = b"\xff" * page_size
+
+    def close(self):
+        pass
+
+    def _check(self, addr, n):
+        if addr < 0 or n < 0 or addr + n > self.size:
+            raise FlashError("range")
+
+    def read(self, addr, buf):
+        n = len(buf)
+        self._check(addr, n)
+        buf[:] = self.mem[addr:addr + n]
+
+    def program(self, addr, buf):
+        n = len(buf)
+        self._check(addr, n)
+        if addr % self.write_size or n % self.write_size:
+            raise FlashError("align")
+        if n > self.page_size or addr // self.page_size != (addr + n - 1) // self.page_size:
+            raise FlashError("align")
+        m = self.mem
+        for i in range(n):
+            if buf[i] & ~m[addr + i] & 0xFF:
+                raise FlashError("not-erased")
+        m[addr:addr + n] = buf
+
+    def erase(self, addr):
+        s = self.sector_size
+        self._check(addr, s)
+        if addr % s:
+            raise FlashError("align")
+        page = self.page_size
+        for a in range(addr, addr + s, page):
+            self.mem[a:a + page] = self._ff
+
+    def erase_all(self):
+        """Erase every sector: a fresh chip, as provisioning wants it."""
+        for a in range(0, self.size, self.sector_size):
+            self.erase(a)

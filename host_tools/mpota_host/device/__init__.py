@@ -1,0 +1,8 @@
+"""`mpota device`: bring up a board over its USB serial port (docs/BRINGUP.md).
+
+  link.py      the board on a serial port: the one module using mpremote
+  wire.py      the host's half of the serial wire protocol
+  board.py     what a board is (implementation, .mpy version, architecture)
+  agent.py     the agent's files as the board gets them
+  commands.py  the command handlers and their arguments
+"""

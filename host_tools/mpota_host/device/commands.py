@@ -1,0 +1,441 @@
+"""`mpota device ...`: bring up a board over its USB serial port
+(docs/BRINGUP.md). Each handler opens the port, calls into mpota.bringup on
+the board and prints its answer, as text or with --json as one JSON object.
+The board decides everything about an update; the host only carries files.
+"""
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+from mpota.bundle import trust
+from mpota.bundle.error import BundleError
+
+from .. import timefmt
+from ..errors import CommandError
+from ..progress import Progress
+from . import agent as A
+from . import board as B
+from . import wire
+from .link import Link, find_port
+
+BOOT_PY = ("# Written by `mpota device install`: the agent's boot step (trial boots,\n"
+           "# rollback) before the application, and one line saying what it chose.\n"
+           "import mpota.bringup\n"
+           "mpota.bringup.boot()\n")
+CA_FILE = "mpota-ca.der"
+# The longest a board may stay silent during a push: erasing a slot's
+# sector and hashing a chunk take well under this on a real board.
+_PUSH_SILENCE = 120.0
+
+# What the board's refusals mean, for the one-line error.
+_NOT_DONE = {
+    "not-provisioned": "the board is not provisioned: run mpota device provision",
+    "trial-pending": "the board has a trial pending: confirm it (mpota device confirm) "
+                     "or reboot it until it reverts",
+    "provisioned": "the board is already provisioned: --force starts it over "
+                   "(and forgets its anti-rollback counters)",
+    "reverted": "the board refused the bundle: reverted (this image failed its trial there)",
+    "no-room": "the board refused the bundle: no-room (image or table larger than its slots)",
+    "config": "the board's mpota.json is incomplete or invalid: provision it again",
+}
+
+
+def _link(args):
+    return Link(args.port or find_port(), mount=args.mount)
+
+
+def _bringup(link, call, server=None, progress=None, timeout=60.0, prelude=""):
+    """Call mpota.bringup.call(mpota.bringup.<call>) on the board, `call`
+    being "name" or "name, args" (after `prelude`); return its result or
+    raise the one-line error for how it failed."""
+    code = "{}import mpota.bringup as _b\n_b.call(_b.{})\n".format(prelude, call)
+    ans = wire.converse(link, code, server, progress, timeout)
+    if ans.error:
+        if "ImportError" in ans.error and "mpota" in ans.error:
+            raise CommandError("no mpota agent on the board: run mpota device install")
+        raise CommandError("the board failed: {}".format(ans.error.strip().splitlines()[-1]))
+    if ans.failure:
+        kind, reason = ans.failure
+        if kind == "refused":
+            raise CommandError("the board refused the bundle: {}".format(reason))
+        if kind == "transfer":
+            raise CommandError("transfer failed: {}".format(reason))
+        if kind == "lost":
+            raise CommandError("the serial line was lost during the transfer")
+        raise CommandError(_NOT_DONE.get(reason, "the board did not do it: {}".format(reason)))
+    if ans.result is None:
+        raise CommandError("the board gave no answer")
+    return ans.result
+
+
+def _show(args, obj, text):
+    if args.json:
+        print(json.dumps(obj, indent=2))
+    else:
+        print(text)
+
+
+def _forget_agent(link):
+    # A board keeps imported modules until it resets: drop the agent's so
+    # the next import reads the files just written.
+    link.exec("import sys\nfor _k in [k for k in sys.modules if k == 'mpota' or k.startswith('mpota.')]:\n"
+              " del sys.modules[_k]")
+
+
+# install
+
+_REMOVE_TREE = """
+import os
+def _rm(p):
+    try:
+        st = os.stat(p)
+    except OSError:
+        return
+    if st[0] & 0x4000:
+        for n in os.listdir(p):
+            _rm(p + '/' + n)
+        os.rmdir(p)
+    else:
+        os.remove(p)
+def _mk(p):
+    try:
+        os.mkdir(p)
+    except OSError:
+        pass
+"""
+
+
+def _dirs(lib, names):
+    """Every directory the files need, parents first, lib included."""
+    out = []
+    parts = lib.split("/")
+    for i in range(1, len(parts) + 1):
+        d = "/".join(parts[:i])
+        if d and d not in out:
+            out.append(d)
+    for name in names:
+        segs = name.split("/")[:-1]
+        for i in range(1, len(segs) + 1):
+            d = lib + "/" + "/".join(segs[:i])
+            if d not in out:
+                out.append(d)
+    return out
+
+
+def cmd_install(args):
+    with _link(args) as link:
+        board = B.probe(link)
+        board.check_micropython()
+        if board.frozen_agent:
+            _show(args, {"installed": False, "frozen": board.agent},
+                  "the agent {} is frozen into this firmware: nothing to install".format(board.agent))
+            return
+        lib = board.lib()
+        notes = []
+        mpy_cross = None if args.sources else A.find_mpy_cross(args.mpy_cross)
+        if mpy_cross:
+            made = A.mpy_cross_version(mpy_cross)
+            if made != board.mpy:
+                notes.append("{} writes .mpy v{}.{}, the board loads v{}.{}: copying .py sources".format(
+                    mpy_cross, made[0], made[1], board.mpy[0], board.mpy[1]))
+                mpy_cross = None
+        elif not args.sources:
+            notes.append("no mpy-cross found (make setup builds one; or pass --mpy-cross): copying .py sources")
+        natmod = None
+        if not board.c_module:
+            natmod = A.find_natmod(board.arch, board.mpy, args.natmod)
+            if natmod is None and not args.pure_python:
+                raise CommandError(
+                    "wrong board for the files here: {} has no ed25519 C module and there is no native "
+                    "ed25519.mpy for {} (.mpy v{}.{}): build one (make natmod ARCH={}), or pass "
+                    "--pure-python to use the slow fallback".format(
+                        board.describe(), board.arch or "its architecture", board.mpy[0], board.mpy[1],
+                        board.arch or "<arch>"))
+        with tempfile.TemporaryDirectory(prefix="mpota-install-") as tmp:
+            names = A.stage(tmp, mpy_cross)
+            if natmod:
+                shutil.copyfile(natmod[0], os.path.join(tmp, "ed25519.mpy"))
+                names.append("ed25519.mpy")
+            sizes = sum(os.path.getsize(os.path.join(tmp, n)) for n in names)
+            started = time.monotonic()
+            link.exec(_REMOVE_TREE + "_rm({!r})\n".format(lib + "/mpota")
+                      + "".join("_mk({!r})\n".format(d) for d in _dirs(lib, names)))
+            first = len(A.FIRST)
+            for name in names[:first]:
+                with open(os.path.join(tmp, name), "rb") as f:
+                    link.write_file(lib + "/" + name, f.read())
+            _forget_agent(link)
+            server = wire.FileServer(tmp, set(names[first:]).__contains__)
+            ans = wire.converse(
+                link, "import json\nfrom mpota.source.serial import receive\n"
+                      "print('~~D ' + json.dumps(receive({!r}, {!r})))\n".format(names[first:], lib),
+                server, timeout=60.0)
+            if ans.error or ans.result is None:
+                raise CommandError("copying the agent failed: {}".format(
+                    (ans.error or "no answer").strip().splitlines()[-1]))
+            seconds = time.monotonic() - started
+        boot = _write_boot(link)
+        _forget_agent(link)
+        check = link.exec("import json, mpota, mpota.crypto as c\n"
+                          "print(json.dumps([mpota.__version__, c.IMPLEMENTATION]))")
+        version, impl = json.loads(check[-1])
+        _forget_agent(link)
+    kind = ".mpy" if mpy_cross else ".py"
+    crypto = ("C module in the firmware" if board.c_module else
+              "native module for {} (ed25519.mpy)".format(natmod[1]) if natmod else "pure Python fallback")
+    info = {"installed": True, "agent": version, "board": board.facts, "lib": lib,
+            "files": len(names), "kind": kind, "bytes": sizes, "seconds": round(seconds, 2),
+            "ed25519": impl, "natmod": natmod[1] if natmod else None, "boot_py": boot,
+            "notes": notes}
+    text = "\n".join(["note: " + n for n in notes] + [
+        "installed mpota {} on {}: {} files as {} ({} bytes) in {}".format(
+            version, board.describe(), len(names), kind, sizes, lib),
+        "signature checks: {}".format(crypto),
+        {"written": "boot.py written: the board runs mpota.boot() at every start",
+         "present": "boot.py was already set up for mpota",
+         "other": "boot.py exists: add `import mpota.bringup; mpota.bringup.boot()` to it"}[boot]])
+    _show(args, info, text)
+
+
+def _write_boot(link):
+    """Give the board a boot.py that runs the agent's boot step, unless it
+    has a boot.py already. Returns 'written', 'present' or 'other'."""
+    lines = link.exec("try:\n with open('boot.py') as _f:\n  print('mpota' in _f.read())\n"
+                      "except OSError:\n print('none')")
+    state = lines[-1] if lines else "none"
+    if state == "none":
+        link.write_file("boot.py", BOOT_PY.encode())
+        return "written"
+    return "present" if state == "True" else "other"
+
+
+# provision
+
+def _der(path):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise CommandError("cannot read {}: {}".format(path, e.strerror))
+    try:
+        cert = x509.load_pem_x509_certificate(data) if b"-----BEGIN" in data else x509.load_der_x509_certificate(data)
+    except ValueError:
+        raise CommandError("{} is not a certificate (PEM or DER)".format(path)) from None
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
+def _config(args):
+    cfg = {"device_class": args.device_class, "product": args.product, "target": args.target,
+           "bank": args.bank, "slot_size": args.slot_size, "table_size": args.table_size,
+           "chunk_area": args.chunk_area, "max_attempts": args.max_attempts, "dir": "slots"}
+    if args.hw_rev:
+        cfg["hw_rev"] = args.hw_rev
+    if args.bank == "flash":
+        cfg["flash"] = {"sector": args.sector, "page": 256, "write": 1}
+        if args.ram_flash is not None:
+            cfg["flash"]["ram"] = args.ram_flash
+        else:
+            cfg["flash"]["file"] = "flash"
+    elif args.ram_flash is not None:
+        raise CommandError("--ram-flash needs --bank flash")
+    if args.server:
+        cfg["source"] = args.server
+    if args.ca:
+        if not args.server:
+            raise CommandError("--ca needs --server")
+        cfg["ca"] = CA_FILE
+    if args.no_clock:
+        cfg["clock"] = False
+    return cfg
+
+
+def cmd_provision(args):
+    try:
+        with open(args.root, "rb") as f:
+            doc = f.read(4096)
+    except OSError as e:
+        raise CommandError("cannot read {}: {}".format(args.root, e.strerror))
+    try:
+        root = trust.load_root(doc)
+    except BundleError as e:
+        raise CommandError("{} is not a root document: {}".format(args.root, e.reason)) from None
+    cfg = _config(args)
+    ca = _der(args.ca).hex() if args.ca else None
+    with _link(args) as link:
+        res = _bringup(link, "provision, {!r}, {!r}, {!r}, {!r}".format(
+            json.dumps(cfg), doc.hex(), ca, bool(args.force)))
+    res.update({"config": cfg})
+    _show(args, res, "provisioned: device class {}, bank {}, trust root version {}{}; "
+                     "next: mpota device push BUNDLE_DIR".format(
+                         args.device_class, cfg["bank"], root.version,
+                         ", updates from {}".format(args.server) if args.server else ""))
+
+
+# push
+
+def cmd_push(args):
+    bundle = args.bundle
+    if not os.path.isfile(os.path.join(bundle, "manifest")):
+        raise CommandError("{} is not a bundle directory (it has no manifest)".format(bundle))
+    bar = Progress("pushing", True if args.progress else None)
+    server = wire.FileServer(bundle, lambda name: wire.BUNDLE_NAME.match(name) is not None)
+    started = time.monotonic()
+    with _link(args) as link:
+        try:
+            # The heap in use before the agent is imported, for the report.
+            res = _bringup(link, "push, _i", server, lambda done, total, how: bar(done, total),
+                           _PUSH_SILENCE, prelude="import gc\ngc.collect()\n_i = gc.mem_alloc()\n")
+        finally:
+            server.close()
+    res["seconds"] = round(time.monotonic() - started, 2)
+    res["sent"] = {"bytes": server.sent, "files": server.opened}
+    heap = res["heap"]
+    text = ("{} version {}{} into slot {}: {} chunks: {} sent over serial, {} copied locally, "
+            "{} already in the slot ({} bytes in {} s)\n"
+            "board heap: peak {} of {} bytes in use during the update ({} before the agent was loaded)"
+            .format(res["outcome"], res["version"], " ({})".format(res["label"]) if res["label"] else "",
+                    res["slot"], res["chunks"], res["fetched"], res["copied"], res["reused"],
+                    server.sent, res["seconds"], heap["peak"], heap["size"], heap["idle"]))
+    if res["outcome"] == "installed":
+        text += "\nnext: mpota device reboot (starts the trial), then mpota device confirm"
+    _show(args, res, text)
+
+
+# status / log / confirm / reboot
+
+def _status_text(st):
+    a, t, d = st["active"], st["trial"], st["download"]
+    lines = ["agent {}, device class {}, bank {}".format(st["agent"], st["device_class"], st["bank"]),
+             "active: slot {} version {} ({} bytes, sha256 {})".format(
+                 a["slot"], a["version"], a["size"], a["sha256"][:16]) if a["version"] or a["size"]
+             else "active: no image yet (the first push installs one)"]
+    lines.append("trial: slot {} version {}, attempt {} of {}".format(
+        t["slot"], t["version"], t["attempts"], st["max_attempts"]) if t else "trial: none")
+    lines.append("min security counter: {}".format(st["min_security_counter"]))
+    lines.append("last sequence: {}".format(st["last_sequence"]))
+    lines.append("root version: {}".format(st["root_version"]))
+    lines.append("download: slot {}, {} units done, {} fetched, {} copied, image {}".format(
+        d["slot"], d["units"], d["fetched"], d["copied"], d["image_sha256"][:16]) if d else "download: none")
+    lines.append("heap free: {} bytes".format(st["heap_free"]))
+    return "\n".join(lines)
+
+
+def cmd_status(args):
+    with _link(args) as link:
+        st = _bringup(link, "status")
+    _show(args, st, _status_text(st))
+
+
+def cmd_log(args):
+    with _link(args) as link:
+        events = _bringup(link, "log")
+    text = "\n".join("{} {} {} {}{}".format(
+        timefmt.show(e["time"]) if e["time"] else "-", e["event"], e["what"], e["value"],
+        " " + e["reason"] if e["reason"] else "") for e in events) or "(no events)"
+    if args.json:
+        print(json.dumps(events, indent=2))
+    else:
+        print(text)
+
+
+def cmd_confirm(args):
+    with _link(args) as link:
+        res = _bringup(link, "confirm")
+    _show(args, res, "confirmed version {}".format(res["version"]) if res["confirmed"]
+          else "nothing to confirm: no trial is running (version {} is active)".format(res["version"]))
+
+
+def cmd_reboot(args):
+    with _link(args) as link:
+        res = _bringup(link, "reboot")
+        if res.get("reset") == "soft":
+            said = link.after_soft_reset()
+            if args.mount:
+                # A board without a filesystem does not run boot.py; its
+                # filesystem is the mount, so the host runs it, as a board
+                # runs its own at start.
+                out = link.run("import os\ntry:\n os.stat('boot.py')\nexcept OSError:\n pass\n"
+                               "else:\n exec(open('boot.py').read())\n")
+                said = "\n".join(out.lines + ([out.error.strip()] if out.error else []))
+        else:
+            said = link.after_hard_reset()
+        st = _bringup(link, "status")
+    t = st["trial"]
+    now = ("running version {} on trial (attempt {} of {}): check it, then mpota device confirm".format(
+        t["version"], t["attempts"], st["max_attempts"]) if t else
+        "running version {}".format(st["active"]["version"]))
+    _show(args, {"reset": res["reset"], "boot": said.splitlines(), "status": st},
+          "\n".join(([said] if said else []) + [now]))
+
+
+def arguments(p):
+    """The `device` command group, under parser p."""
+    sub = p.add_subparsers(dest="device_command", metavar="DEVICE_COMMAND", required=True)
+
+    def common(c):
+        c.add_argument("--port", metavar="P", help="serial port (default: the one USB serial board plugged in)")
+        c.add_argument("--mount", metavar="DIR",
+                       help="serve DIR as the board's filesystem (mpremote mount), for a board "
+                            "without one such as the emulated board")
+        c.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    c = sub.add_parser("install", help="copy the agent onto the board",
+                       description="Check what the board is, then copy the agent: .mpy files where "
+                                   "mpy-cross writes the .mpy version the board loads (else .py), the "
+                                   "native ed25519.mpy for its architecture if its firmware lacks the "
+                                   "C module, and a boot.py that runs the agent's boot step.")
+    common(c)
+    c.add_argument("--mpy-cross", metavar="PATH", help="mpy-cross to compile with (default: build/mpy-cross, then PATH)")
+    c.add_argument("--natmod", metavar="PATH", help="ed25519.mpy, or a folder of <arch>/ed25519.mpy (default: build/natmod)")
+    c.add_argument("--sources", action="store_true", help="copy .py sources, not .mpy")
+    c.add_argument("--pure-python", action="store_true",
+                   help="without the C module or a native one, use the (slow) pure-Python Ed25519")
+    c.set_defaults(run=cmd_install)
+
+    c = sub.add_parser("provision", help="give the board its trust root and configuration",
+                       description="Write mpota.json and the trust root; the board's state starts with "
+                                   "no image, and the first push installs one as a trial.")
+    common(c)
+    c.add_argument("--root", required=True, metavar="ROOT", help="trust root document (mpota root init)")
+    c.add_argument("--device-class", required=True, metavar="CLASS", help="the board's device class")
+    c.add_argument("--product", default="mpota", help="product name (default: mpota)")
+    c.add_argument("--hw-rev", metavar="REV", help="hardware revision")
+    c.add_argument("--target", choices=("app", "firmware"), default="app", help="what the slots hold (default: app)")
+    c.add_argument("--bank", choices=("dir", "flash", "esp32"), default="dir",
+                   help="slots: directories on the filesystem, a flash, or ESP32 OTA partitions (default: dir)")
+    c.add_argument("--ram-flash", type=lambda v: int(v, 0), metavar="ADDR",
+                   help="with --bank flash: spare RAM at ADDR as the flash (the emulated board: 0x20000000)")
+    c.add_argument("--slot-size", type=int, default=262144, metavar="BYTES", help="bytes per slot (default: 262144)")
+    c.add_argument("--table-size", type=int, default=16384, metavar="BYTES", help="chunk table scratch (default: 16384)")
+    c.add_argument("--chunk-area", type=int, default=8192, metavar="BYTES", help="deflated chunk scratch (default: 8192)")
+    c.add_argument("--sector", type=int, default=4096, metavar="BYTES", help="flash sector size (default: 4096)")
+    c.add_argument("--max-attempts", type=int, default=3, metavar="N", help="trial boots before a revert (default: 3)")
+    c.add_argument("--server", metavar="URL", help="where the board takes updates over the air (https://...)")
+    c.add_argument("--ca", metavar="CA", help="the server's CA certificate to pin (PEM or DER)")
+    c.add_argument("--no-clock", action="store_true", help="the board has no trusted clock: do not check expiry")
+    c.add_argument("--force", action="store_true", help="provision a board that already is (forgets its counters)")
+    c.set_defaults(run=cmd_provision)
+
+    c = sub.add_parser("push", help="install a bundle over the serial line",
+                       description="Stream BUNDLE_DIR's manifest, table and chunks to the board, which "
+                                   "checks every byte as over the air. Resumes after a cable pull: "
+                                   "chunks already verified in the slot are not sent again.")
+    common(c)
+    c.add_argument("bundle", metavar="BUNDLE_DIR")
+    c.add_argument("--progress", action="store_true", help="show progress even when stderr is not a terminal")
+    c.set_defaults(run=cmd_push)
+
+    for name, run, text in (("status", cmd_status, "slots, versions, counters, pending trial"),
+                            ("log", cmd_log, "the board's audit log, oldest first"),
+                            ("confirm", cmd_confirm, "confirm the running trial image"),
+                            ("reboot", cmd_reboot, "reset the board and show what it booted")):
+        c = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        common(c)
+        c.set_defaults(run=run)
