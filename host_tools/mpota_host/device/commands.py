@@ -79,11 +79,15 @@ def _show(args, obj, text):
         print(text)
 
 
+# A board keeps imported modules until it resets: drop the agent's, so
+# that the next import reads the files just written (and a push measures
+# the heap from before the agent is loaded).
+_FORGET_AGENT = ("import sys, gc\nfor _k in [k for k in sys.modules if k == 'mpota' or k.startswith('mpota.')]:\n"
+                 " del sys.modules[_k]\nglobals().pop('mpota', None)\n")
+
+
 def _forget_agent(link):
-    # A board keeps imported modules until it resets: drop the agent's so
-    # the next import reads the files just written.
-    link.exec("import sys\nfor _k in [k for k in sys.modules if k == 'mpota' or k.startswith('mpota.')]:\n"
-              " del sys.modules[_k]")
+    link.exec(_FORGET_AGENT)
 
 
 # install
@@ -291,7 +295,7 @@ def cmd_push(args):
         try:
             # The heap in use before the agent is imported, for the report.
             res = _bringup(link, "push, _i", server, lambda done, total, how: bar(done, total),
-                           _PUSH_SILENCE, prelude="import gc\ngc.collect()\n_i = gc.mem_alloc()\n")
+                           _PUSH_SILENCE, prelude=_FORGET_AGENT + "gc.collect()\n_i = gc.mem_alloc()\n")
         finally:
             server.close()
     res["seconds"] = round(time.monotonic() - started, 2)

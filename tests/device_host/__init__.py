@@ -1,0 +1,2 @@
+"""Host-side helpers of the `mpota device` tests: boards on pseudo-terminals
+(ptyboard.py, with rawrepl.py for the unix port) and their bundles."""
