@@ -221,3 +221,63 @@ emit("after", [reset(), esp32.otadata()["state"]])
     # Without the mark the bootloader would give v1 up at this reset and
     # start the failed v2 again.
     assert r["after"] == [[["ota_0", 0, False, False]], "valid"]
+
+
+def test_server_sending_a_few_bytes_per_connection_cannot_hold_the_install(
+        unix_target, tmp_path):
+    # A slow loris that gets under the transport's rate floor by sending
+    # 50 bytes per connection and closing: before the fix every few bytes
+    # of progress forgave the failures, so the install went on for
+    # (image size / 50) connections; now it ends after the retries.
+    d = tmp_path
+    kit.root(d)
+    kit.bundle(d, "v1", kit.image(8 * kit.CHUNK, seed=1), version=1)
+    kit.bundle(d, "v2", kit.image(8 * kit.CHUNK, seed=2), version=2, security_counter=2,
+               sequence=2)
+    r = kit.run(unix_target, """
+from mpota.update.install import Install
+dev = device({base!r}, retries=3)
+provision(dev, {root!r}, {v1!r})
+src = FlakySource({v2!r}, fail_at=50, times=100000, then=50)
+emit("result", outcome(lambda: Install(dev, src).run().outcome))
+emit("opens", len(src.chunk_opens()))
+emit("state", state(dev)["trial"])
+src = FlakySource({v2!r}, fail_at=1100, times=100000, then=1100)
+emit("buffer_a_time", outcome(lambda: Install(dev, src).run().outcome))
+""".format(base=str(d / "dev"), root=str(d / "root"), v1=str(d / "v1"), v2=str(d / "v2")))
+    assert r["result"] == {"refused": "closed"}
+    assert r["opens"] == 4  # the first open and three retries
+    assert r["state"] == 255
+    # A server that delivers at least a buffer per connection still gets
+    # the update through by resuming.
+    assert r["buffer_a_time"] == "installed"
+
+
+def test_body_trickled_in_reads_longer_than_a_window_is_timed_out(unix_target):
+    # 64 bytes every quarter second: never long enough a silence for the
+    # socket's timeout (0.5 s), and a whole 1 KB read takes 4 s. The rate
+    # floor (1024 B/s) was judged per read as if the read had taken one
+    # window, so the trickle passed; now it is judged per window spent.
+    import time
+
+    from net import device, rawserver
+
+    body = bytes(range(256)) * 16
+
+    def trickle(server, conn, head, n):
+        conn.sendall(rawserver.response(200, [("Content-Length", len(body))]))
+        for i in range(0, len(body), 64):
+            if server.closing.is_set():
+                return False
+            conn.sendall(body[i:i + 64])
+            time.sleep(0.25)
+        return False
+
+    with rawserver.RawServer(trickle) as srv:
+        code = ("src = HttpSource({!r}, allow_http=True, read_timeout=0.5, min_rate=1024)\n"
+                "report('trickle', read_all, src, 'f', 0, 1024)\n").format(srv.url("/"))
+        (r,) = device.run(unix_target, code)
+    assert r["error"] == "timeout"
+    # Refused at the second read: after one window's worth of time, not
+    # after the whole body.
+    assert r["ms"] < 6000

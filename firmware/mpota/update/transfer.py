@@ -19,6 +19,9 @@ except ImportError:
 
 # The decompressor's state besides its window (uzlib's trees and buffers).
 _INFLATE_STATE = const(2048)
+# What an attempt must bring (or the rest of the file) to count as
+# progress and forgive earlier failures.
+_PROGRESS = const(1024)
 
 
 class Transfer:
@@ -36,7 +39,7 @@ class Transfer:
     def download(self, name, n, check, region, addr, missing, short, hold=None):
         """Stream file `name` (n bytes) into region at addr through check.
         A dropped transfer is reopened at the first byte not yet received,
-        as long as each attempt gets further than the last or retries
+        as long as each attempt brings at least _PROGRESS bytes or retries
         remain."""
         p = self.pump
         p.start(region, addr, n, check)
@@ -62,7 +65,11 @@ class Transfer:
                     err = e
                 finally:
                     r.close()
-            if p.done > before:
+            got = p.done - before
+            if got and got >= min(_PROGRESS, n - before):
+                # Only real progress forgives the failures: a server that
+                # sends a few bytes per connection cannot hold the agent
+                # for ever.
                 failures = 0
             failures += 1
             if failures > self.dev.retries:

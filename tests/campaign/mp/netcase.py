@@ -1,0 +1,81 @@
+# Network faults, device side: run under build/unix/micropython (with a
+# bounded -X heapsize) with firmware/, tests/agent/mp and this directory
+# on MICROPYPATH.
+#
+# case(spec) provisions a device with v1 from its bundle directory, then
+# runs the install of what the server offers spec["runs"] times, each with
+# a new HttpSource (the CA pinned, short timeouts). After each run it
+# emits what happened and what the flash holds: the outcome or the
+# refusal, the milliseconds, the state, and the SHA-256 of both slots.
+
+import binascii
+import gc
+import hashlib
+
+from agentkit import emit, provision
+from mpota.bundle.error import BundleError
+from mpota.device import Device
+from mpota.errors import AgentError
+from mpota.source import SourceError
+from mpota.source.http import HttpSource
+from mpota.update.install import Install
+
+try:
+    from time import ticks_diff, ticks_ms
+except ImportError:
+    import time
+
+    def ticks_ms():
+        return int(time.monotonic() * 1000)
+
+    def ticks_diff(a, b):
+        return a - b
+
+
+def slot_sha(dev, i, n):
+    h = hashlib.sha256()
+    buf = bytearray(512)
+    r = dev.bank.regions[i]
+    for a in range(0, n, 512):
+        v = memoryview(buf)[:min(512, n - a)]
+        r.read(a, v)
+        h.update(v)
+    return binascii.hexlify(h.digest()).decode()
+
+
+def case(spec):
+    import os
+
+    try:
+        os.mkdir(spec["base"])
+    except OSError:
+        pass
+    dev = Device(spec["config"], spec["base"])
+    provision(dev, spec["root"], spec["old"])
+    with open(spec["ca"], "rb") as f:
+        ca = f.read()
+    runs = []
+    for _ in range(spec["runs"]):
+        gc.collect()
+        out = {}
+        t = ticks_ms()
+        try:
+            src = HttpSource(spec["url"], ca=ca, **spec["http"])
+            rep = Install(dev, src).run()
+            out["outcome"] = rep.outcome
+            out["fetched"] = rep.fetched
+            out["bytes"] = rep.bytes
+            src.close()
+        except (BundleError, AgentError, SourceError) as e:
+            out["refused"] = e.reason
+        except MemoryError:
+            out["refused"] = "MemoryError"
+        out["ms"] = ticks_diff(ticks_ms(), t)
+        st = dev.load()
+        out["active"] = st.active
+        out["trial"] = st.trial
+        out["min_counter"] = st.min_counter
+        out["slot0"] = slot_sha(dev, 0, spec["old_size"])
+        out["slot1"] = slot_sha(dev, 1, spec["new_size"])
+        runs.append(out)
+    emit("runs", runs)
