@@ -26,6 +26,7 @@ import os
 import time
 
 from agentkit import emit
+from tree import copy_tree
 from mpota import apptar, trial
 from mpota.bundle.error import BundleError
 from mpota.device import Device
@@ -166,28 +167,6 @@ def _count_saves(cls):
 
 
 # Files ---------------------------------------------------------------------
-
-
-def _is_dir(path):
-    return os.stat(path)[0] & 0x4000 != 0
-
-
-def copy_tree(src, dst):
-    apptar.remove(dst)
-    os.mkdir(dst)
-    buf = bytearray(4096)
-    for name in os.listdir(src):
-        s = src + "/" + name
-        d = dst + "/" + name
-        if _is_dir(s):
-            copy_tree(s, d)
-            continue
-        with open(s, "rb") as fi, open(d, "wb") as fo:
-            while True:
-                n = fi.readinto(buf)
-                if not n:
-                    break
-                fo.write(memoryview(buf)[:n])
 
 
 def _hex(b):
