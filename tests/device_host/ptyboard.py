@@ -109,9 +109,11 @@ class QemuPort:
         self.board = targets.qemu_m3()
         self.port = None
         self._proc = None
+        self._hold = None
 
     def start(self, timeout=20.0):
         self.board.check()
+        self._hold = None
         self._proc = subprocess.Popen(self.board.command(), stdin=subprocess.DEVNULL,
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                       preexec_fn=_end_with_parent)
@@ -122,6 +124,11 @@ class QemuPort:
             found = self._PTY.search(seen)
             if found:
                 self.port = found.group(1).decode()
+                # qemu looks once a second for someone holding the pty and
+                # holds the UART back until then; holding it open from here
+                # keeps the line up between connections, as a USB port is.
+                self._hold = os.open(self.port, os.O_RDWR | os.O_NOCTTY)
+                tty.setraw(self._hold)
                 threading.Thread(target=self._drain, daemon=True).start()
                 return self
             if select.select([fd], [], [], 0.1)[0]:
@@ -138,6 +145,9 @@ class QemuPort:
             pass
 
     def stop(self):
+        if self._hold is not None:
+            os.close(self._hold)
+            self._hold = None
         if self._proc is None:
             return
         if self._proc.poll() is None:

@@ -68,7 +68,8 @@ class FileServer:
             return NOT_FOUND
         try:
             self.f = open(os.path.join(self.root, *name.split("/")), "rb")
-            self.f.seek(int(offset))
+            if int(offset):
+                self.f.seek(int(offset))
         except FileNotFoundError:
             return NOT_FOUND
         except OSError:

@@ -1,0 +1,152 @@
+"""The agent on the emulated Cortex-M3 board (192 KB heap), driven by the
+real `mpota device` over the board's serial pty, as a board on USB.
+
+The board has no filesystem, so `--mount` serves a host directory as one
+(mpremote mount): the agent's .mpy files, mpota.json and boot.py live
+there. Its flash is RAM the firmware does not use (0x20000000, the second
+RAM bank of mps2-an385; mpota/flash/ram.py), which keeps the state and the
+slots over the soft resets that `mpota device reboot` does. Everything
+else is the agent's own code on the board: manifest verification, the
+state store, the install from a serial-fed source into a slot, trial boot
+and confirm.
+"""
+
+import json
+import os
+import signal
+import subprocess
+
+import pytest
+
+import targets
+from bundles import factory as f
+from device_host import bundles as kit
+from device_host.ptyboard import QemuPort
+
+RAM_FLASH = "0x20000000"
+
+
+class Board:
+    def __init__(self, port, fs):
+        self.port = port
+        self.fs = fs
+
+    def argv(self, *args):
+        return [str(f.MPOTA), "device", *map(str, args), "--port", self.port, "--mount", str(self.fs)]
+
+    def run(self, *args):
+        return f.cli("device", *args, "--port", self.port, "--mount", self.fs)
+
+    def json(self, *args):
+        proc = self.run(*args, "--json")
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    return tmp_path_factory.mktemp("qemu-device")
+
+
+@pytest.fixture(scope="module")
+def board(work):
+    """The board, booted once for the module, with the agent installed and
+    provisioned (slots of 64 KB in RAM flash)."""
+    fs = work / "fs"
+    fs.mkdir()
+    with QemuPort() as q:
+        b = Board(q.port, fs)
+        info = b.json("install")
+        assert info["kind"] == ".mpy" and info["ed25519"] == "c" and info["natmod"] is None
+        b.json("provision", "--root", kit.root(work), "--device-class", kit.DEVICE_CLASS,
+               "--bank", "flash", "--ram-flash", RAM_FLASH, "--slot-size", 65536)
+        yield b
+
+
+@pytest.fixture
+def idle(board):
+    """The board with no trial pending, whatever the test before left."""
+    if board.json("status")["trial"] is not None:
+        board.json("confirm")
+    return board
+
+
+def test_agent_updates_the_emulated_board_over_its_serial_line(idle, work, capsys):
+    b = idle
+    before = b.json("status")
+    version = before["active"]["version"] + 1
+    bundle = kit.app(work, "v{}".format(version), version, 16000)
+    rep = b.json("push", bundle)
+    assert rep["outcome"] == "installed" and rep["version"] == version
+    assert rep["fetched"] == rep["sent"]["files"]["chunks"] == len(kit.chunk_names(bundle))
+    heap = rep["heap"]
+    # The GC heap less its own allocation table.
+    assert 0.95 * targets.qemu_heap_bytes() < heap["size"] <= targets.qemu_heap_bytes()
+    assert heap["idle"] < heap["peak"] < heap["size"]
+    with capsys.disabled():
+        print("\nqemu-m3 (Cortex-M3, {} B heap): update over serial, {} B image in {} chunks, "
+              "agent as .mpy over mount: peak heap in use {} B ({} B before the agent loaded), "
+              "{} s".format(heap["size"], rep["sent"]["bytes"], rep["chunks"], heap["peak"],
+                            heap["idle"], rep["seconds"]))
+
+    boot = b.json("reboot")
+    assert boot["reset"] == "soft"
+    assert "mpota: boot: trial of version {}".format(version) in boot["boot"]
+    assert boot["status"]["trial"]["attempts"] == 1
+    assert b.json("confirm") == {"confirmed": True, "version": version}
+    st = b.json("status")
+    assert st["trial"] is None and st["active"]["version"] == version
+    assert st["min_security_counter"] == version
+    events = [(e["event"], e["value"]) for e in b.json("log")][-5:]
+    assert events == [("install", version), ("installed", version), ("trial-boot", version),
+                      ("counter-advanced", version), ("confirm", version)]
+
+
+def test_push_killed_mid_transfer_resumes_with_verified_chunks_kept(idle, work):
+    b = idle
+    version = b.json("status")["active"]["version"] + 1
+    bundle = kit.app(work, "v{}".format(version), version, 36000)
+    names = kit.chunk_names(bundle)
+    cut = 4
+    # Chunk 4's file becomes a FIFO: the host blocks opening it, with
+    # chunks 0-3 written and verified on the board. Then it is killed.
+    chunk = bundle / names[cut]
+    real = chunk.read_bytes()
+    chunk.unlink()
+    os.mkfifo(chunk)
+    host = subprocess.Popen(b.argv("push", bundle), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        fd = os.open(chunk, os.O_WRONLY)  # returns once the host opened it
+        host.send_signal(signal.SIGKILL)
+        host.wait(timeout=10)
+        os.close(fd)
+    finally:
+        if host.poll() is None:
+            host.kill()
+        host.communicate()
+    chunk.unlink()
+    chunk.write_bytes(real)
+
+    st = b.json("status")
+    assert st["trial"] is None and st["download"]["slot"] is not None
+    rep = b.json("push", bundle)
+    assert rep["outcome"] == "installed"
+    assert rep["reused"] == cut
+    assert rep["fetched"] == rep["sent"]["files"]["chunks"] == len(names) - cut
+    assert b.json("status")["trial"]["version"] == version
+
+
+def test_tampered_chunk_is_refused_by_the_board_and_logged(idle, work):
+    b = idle
+    version = b.json("status")["active"]["version"] + 1
+    bundle = kit.app(work, "bad{}".format(version), version, 12000)
+    name = kit.chunk_names(bundle)[1]
+    data = bytearray((bundle / name).read_bytes())
+    data[100] ^= 0x40
+    (bundle / name).write_bytes(bytes(data))
+    proc = b.run("push", bundle)
+    assert proc.returncode == 1
+    assert proc.stderr == "mpota: the board refused the bundle: hash-mismatch\n"
+    last = b.json("log")[-1]
+    assert (last["event"], last["value"], last["reason"]) == ("chunk-failure", 1, "hash-mismatch")
+    assert b.json("status")["trial"] is None
