@@ -165,3 +165,22 @@ $(STUBS)/%/.mpota-installed: $(ROOT)/typing/requirements-%.txt | $(VENV_STAMP)
 
 # More prerequisites of `make test` (make adds them to its rule above).
 test: stubs
+
+# --- The fault and attack campaign (docs/CAMPAIGN.md) -----------------------
+#
+#   make campaign     every family at full size: power cuts before every
+#                     flash operation and state write, network faults,
+#                     the attack list, fuzzing; prints one table and exits
+#                     1 if any case failed. atheris (optional) is tried
+#                     into build/atheris; without it the fuzz family runs
+#                     hypothesis and the MicroPython loop only.
+
+ATHERIS := $(BUILD)/atheris
+
+.PHONY: campaign
+
+campaign: unix
+	@test -d $(ATHERIS)/atheris || $(PYTHON) -m pip install -q --disable-pip-version-check \
+		--no-deps --target $(ATHERIS) atheris >$(ATHERIS).log 2>&1 \
+		|| { rm -rf $(ATHERIS); echo "campaign: atheris did not install (log: $(ATHERIS).log); fuzzing without it"; }
+	@cd $(ROOT) && $(PYTHON) tests/campaign/run.py
