@@ -15,7 +15,7 @@ from device_host.ptyboard import UnixPtyBoard
 from mpota_host.device import wire
 from mpota_host.device.link import Link
 
-PUSH = "import mpota.bringup as _b\n_b.call(_b.push, 0)\n"
+PUSH = "import mpota.bringup as _b\n_b.call(_b.push)\n"
 
 
 def device(board, *args):

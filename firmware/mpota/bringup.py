@@ -97,11 +97,10 @@ def provision(config, root_hex, ca_hex=None, force=False):
     return {"root_version": root.version, "bank": cfg.get("bank", "flash")}
 
 
-def push(idle=0):
-    """Install what the host offers over the serial line. idle: heap in
-    use before the agent was imported (the host measures it)."""
-    import gc
-
+def push(heap=None):
+    """Install what the host offers over the serial line. heap: a function
+    the host gives for its report, () -> bytes in use after a collection;
+    it is called before the install and after every chunk."""
     from .source.serial import SerialSource, binary
     from .update.install import Install
 
@@ -109,8 +108,8 @@ def push(idle=0):
     peak = [0]
 
     def sample():
-        gc.collect()
-        peak[0] = max(peak[0], gc.mem_alloc())
+        if heap is not None:
+            peak[0] = max(peak[0], heap())
 
     def tell(done, total, how):
         sample()
@@ -118,32 +117,29 @@ def push(idle=0):
 
     sample()
     try:
-        rep = Install(dev, SerialSource(), tell).run()
+        rep = Install(dev, SerialSource(sys.stdin.buffer, sys.stdout), tell).run()
     finally:
         binary(False)
     sample()
     return {"outcome": rep.outcome, "version": rep.version, "label": rep.label,
             "slot": rep.slot, "chunks": rep.chunks, "fetched": rep.fetched,
             "copied": rep.copied, "reused": rep.reused, "bytes": rep.bytes,
-            "heap": {"size": gc.mem_alloc() + gc.mem_free(), "idle": idle, "peak": peak[0]}}
+            "heap_peak": peak[0] if heap is not None else None}
 
 
 def status():
-    import gc
-
     from . import __version__
     from .state.fields import NONE
 
     dev = _device()
     st = dev.load()
-    gc.collect()
     out = {"agent": __version__, "device_class": dev.cfg.get("device_class"),
            "bank": dev.cfg.get("bank", "flash"), "max_attempts": dev.max_attempts,
            "active": {"slot": st.active, "version": st.active_version,
                       "size": st.active_size, "sha256": _hex(st.active_sha)},
            "trial": None, "min_security_counter": st.min_counter,
            "last_sequence": st.last_sequence, "root_version": st.root_version,
-           "download": None, "heap_free": gc.mem_free()}
+           "download": None}
     if st.trial != NONE:
         out["trial"] = {"slot": st.trial, "version": st.trial_version,
                         "size": st.trial_size, "sha256": _hex(st.trial_sha),
@@ -172,20 +168,10 @@ def confirm():
     return {"confirmed": done, "version": dev.load().active_version}
 
 
-def reboot():
-    """Reset the board. A chip in RAM (flash/ram.py) would not survive a
-    hard reset, and the unix port has none: those reset softly."""
-    import machine
-
-    soft = "ram" in _device().cfg.get("flash", {}) or not hasattr(machine, "reset")
-    _say("~~D " + json.dumps({"reset": "soft" if soft else "hard"}))
-    if soft:
-        machine.soft_reset()
-    import time
-
-    # Let the answer leave the USB buffers before the port goes away.
-    time.sleep_ms(100)
-    machine.reset()
+def reset_kind():
+    """How the host should reset the board: "soft" where a hard reset would
+    lose the flash (a chip in RAM, flash/ram.py), else "hard"."""
+    return {"reset": "soft" if "ram" in _device().cfg.get("flash", {}) else "hard"}
 
 
 def boot():

@@ -40,9 +40,10 @@ class RamFlash:
         if size % sector_size or sector_size % page_size or page_size % write_size:
             raise FlashError("align")
         if isinstance(mem, int):
-            import uctypes
-
-            mem = uctypes.bytearray_at(mem, size)
+            # By name: uctypes is MicroPython's, and only a MicroPython
+            # board has RAM to spare at a fixed address (CircuitPython and
+            # its stubs have no uctypes).
+            mem = __import__("uctypes").bytearray_at(mem, size)
         if len(mem) < size:
             raise FlashError("range")
         self.mem = memoryview(mem)

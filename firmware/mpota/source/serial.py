@@ -73,11 +73,11 @@ class _Reader:
 
 
 class SerialSource:
-    def __init__(self, inp=None, out=None):
-        import sys
-
-        self.inp = inp or sys.stdin.buffer
-        self.out = out or sys.stdout
+    def __init__(self, inp, out):
+        """inp: the line from the host (sys.stdin.buffer), out: to it
+        (sys.stdout)."""
+        self.inp = inp
+        self.out = out
         self.head = bytearray(_HEAD)
         self.tail = bytearray(_TAIL)
         self.seq = 0
@@ -139,7 +139,9 @@ def receive(names, dest, size=1024):
     """Copy files from the host into dest/<name>, each through the same
     requests as a bundle file (mpota device install). Their directories
     must exist. Return the bytes written."""
-    src = SerialSource()
+    import sys
+
+    src = SerialSource(sys.stdin.buffer, sys.stdout)
     buf = bytearray(size)
     total = 0
     try:

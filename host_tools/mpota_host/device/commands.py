@@ -284,6 +284,18 @@ def cmd_provision(args):
 
 # push
 
+# The board's heap for the push report: in use before the agent is
+# imported, the whole heap, and a sampler push() calls after every chunk
+# (after a collection: what stays live, not garbage not yet collected).
+_HEAP = """gc.collect()
+_idle = gc.mem_alloc()
+_size = _idle + gc.mem_free()
+def _heap():
+    gc.collect()
+    return gc.mem_alloc()
+"""
+
+
 def cmd_push(args):
     bundle = args.bundle
     if not os.path.isfile(os.path.join(bundle, "manifest")):
@@ -293,14 +305,14 @@ def cmd_push(args):
     started = time.monotonic()
     with _link(args) as link:
         try:
-            # The heap in use before the agent is imported, for the report.
-            res = _bringup(link, "push, _i", server, lambda done, total, how: bar(done, total),
-                           _PUSH_SILENCE, prelude=_FORGET_AGENT + "gc.collect()\n_i = gc.mem_alloc()\n")
+            res = _bringup(link, "push, _heap", server, lambda done, total, how: bar(done, total),
+                           _PUSH_SILENCE, prelude=_FORGET_AGENT + _HEAP)
         finally:
             server.close()
+        idle, size = (int(n) for n in link.exec("print(_idle, _size)")[-1].split())
     res["seconds"] = round(time.monotonic() - started, 2)
     res["sent"] = {"bytes": server.sent, "files": server.opened}
-    heap = res["heap"]
+    heap = res["heap"] = {"size": size, "idle": idle, "peak": res.pop("heap_peak")}
     text = ("{} version {}{} into slot {}: {} chunks: {} sent over serial, {} copied locally, "
             "{} already in the slot ({} bytes in {} s)\n"
             "board heap: peak {} of {} bytes in use during the update ({} before the agent was loaded)"
@@ -327,7 +339,6 @@ def _status_text(st):
     lines.append("root version: {}".format(st["root_version"]))
     lines.append("download: slot {}, {} units done, {} fetched, {} copied, image {}".format(
         d["slot"], d["units"], d["fetched"], d["copied"], d["image_sha256"][:16]) if d else "download: none")
-    lines.append("heap free: {} bytes".format(st["heap_free"]))
     return "\n".join(lines)
 
 
@@ -356,9 +367,24 @@ def cmd_confirm(args):
           else "nothing to confirm: no trial is running (version {} is active)".format(res["version"]))
 
 
+# The reset itself: soft where the board's config asks for it or the port
+# has no hard reset (the unix port); the answer line first, so the host
+# knows how to wait.
+_RESET = """import machine, time
+_hard = {} and hasattr(machine, 'reset')
+print('~~D {{"reset": "%s"}}' % ('hard' if _hard else 'soft'))
+if _hard:
+    time.sleep_ms(100)
+    machine.reset()
+machine.soft_reset()
+"""
+
+
 def cmd_reboot(args):
     with _link(args) as link:
-        res = _bringup(link, "reboot")
+        kind = _bringup(link, "reset_kind")["reset"]
+        ans = wire.converse(link, _RESET.format(kind == "hard"))
+        res = ans.result or {}
         if res.get("reset") == "soft":
             said = link.after_soft_reset()
             if args.mount:
@@ -368,8 +394,11 @@ def cmd_reboot(args):
                 out = link.run("import os\ntry:\n os.stat('boot.py')\nexcept OSError:\n pass\n"
                                "else:\n exec(open('boot.py').read())\n")
                 said = "\n".join(out.lines + ([out.error.strip()] if out.error else []))
-        else:
+        elif res.get("reset") == "hard":
             said = link.after_hard_reset()
+        else:
+            raise CommandError("the board did not reset: {}".format(
+                (ans.error or "no answer").strip().splitlines()[-1]))
         st = _bringup(link, "status")
     t = st["trial"]
     now = ("running version {} on trial (attempt {} of {}): check it, then mpota device confirm".format(
