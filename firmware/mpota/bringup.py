@@ -29,7 +29,13 @@ def _say(line):
 
 def _device():
     from . import device as D
+    from .errors import AgentError
 
+    try:
+        f = open(_CONFIG)
+    except OSError:
+        raise AgentError("not-provisioned")
+    f.close()
     return D.use(D.load(_CONFIG))
 
 
@@ -54,10 +60,11 @@ def call(fn, *args):
 
 def _provisioned():
     from .errors import AgentError
+    from .flash import FlashError
 
     try:
         return _device().states.load() is not None
-    except (OSError, ValueError, KeyError, AgentError):
+    except (OSError, ValueError, KeyError, AgentError, FlashError):
         # No configuration yet, or one that does not describe a device.
         return False
 

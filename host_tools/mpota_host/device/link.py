@@ -33,6 +33,7 @@ _PATIENT = 4.0
 # the rest are Ctrl-C, which the raw REPL ignores.
 FLUSH = b"\x03" * 4200
 _READ_TIMEOUT = 1.0
+_WRITE_TIMEOUT = 10.0
 
 # A mount whose host is gone (a connection that ended without unmounting,
 # a cable pulled) would hang the board at its next file access, including
@@ -135,6 +136,8 @@ class Link:
                 self.t = SerialTransport(self.port, timeout=_READ_TIMEOUT)
         except TransportError:
             raise CommandError(_why_not_open(self.port)) from None
+        # A board that stops reading must not hang the host in a write.
+        self.t.serial.write_timeout = _WRITE_TIMEOUT
 
     def close(self):
         if self.t is not None and self.t.mounted:
@@ -162,6 +165,8 @@ class Link:
     def _enter(self):
         from mpremote.transport import TransportError
 
+        from serial import SerialException
+
         t = self.t
         for patience in (_QUICK, _PATIENT):
             try:
@@ -171,7 +176,12 @@ class Link:
             except TransportError:
                 # Maybe a board still reading a frame of an interrupted
                 # push: complete it with noise so that it gives up.
-                t.serial.write(FLUSH)
+                try:
+                    t.serial.write(FLUSH)
+                except SerialException:
+                    break
+            except SerialException:
+                break
         raise CommandError("no MicroPython REPL answers on {}: is it a MicroPython board, "
                            "and is its program not blocking the REPL?".format(self.port))
 
@@ -201,23 +211,36 @@ class Link:
     def start(self, code):
         """Start code on the board; read its output with line()."""
         from mpremote.transport import TransportError
+        from serial import SerialException
 
         try:
             self.t.exec_raw_no_follow(code)
         except TransportError as e:
             raise CommandError("the board did not take the command: {}".format(_last(e))) from None
+        except SerialException:
+            raise CommandError("the board stopped reading on {}".format(self.port)) from None
 
     def write(self, data):
-        self.t.serial.write(data)
+        from serial import SerialException
+
+        try:
+            self.t.serial.write(data)
+        except SerialException:
+            raise CommandError("the board stopped reading on {}".format(self.port)) from None
 
     def byte(self, deadline):
+        from serial import SerialException
+
         s = self.t.serial
-        while not s.inWaiting():
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise CommandError("the board stopped answering on {}".format(self.port))
-            select.select([s.fd], [], [], min(left, 0.05))
-        return s.read(1)
+        try:
+            while not s.inWaiting():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise CommandError("the board stopped answering on {}".format(self.port))
+                select.select([s.fd], [], [], min(left, 0.05))
+            return s.read(1)
+        except (SerialException, OSError):
+            raise CommandError("lost the board on {}".format(self.port)) from None
 
     def line(self, timeout):
         """The next line the running code prints (without its line end),
