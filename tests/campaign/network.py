@@ -52,11 +52,11 @@ def cases(full=True, seed=5):
     """(name, server, expectation, allowed refusals). Random drop offsets
     come from a seeded generator, so a failure can be run again."""
     rng = random.Random(seed)
-    drops = sorted(rng.sample(range(1, CHUNK * 2), 14 if full else 2))
+    drops = sorted(rng.sample(range(1, CHUNK), 14 if full else 2))
     out = []
     for n in drops:
-        # --fault-times 3: three answers cut at n bytes (n may exceed one
-        # chunk: the keep-alive connection carries the next ones).
+        # --fault-times 3: three answers cut n bytes into the chunk (the
+        # first cut and the two resumed answers after it).
         out.append(("drop chunks at byte {}".format(n),
                     _serve("--fault", "drop:{}".format(n), "--fault-on", "/chunks/",
                            "--fault-times", "3"), COMPLETES, ()))
