@@ -4,5 +4,7 @@
   wire.py      the host's half of the serial wire protocol
   board.py     what a board is (implementation, .mpy version, architecture)
   agent.py     the agent's files as the board gets them
-  commands.py  the command handlers and their arguments
+  calls.py     what every command does: connect, call mpota.bringup, show
+  install.py   `install`: the agent onto the board
+  commands.py  the other commands, and the arguments of all
 """

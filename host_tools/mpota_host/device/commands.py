@@ -2,13 +2,11 @@
 (docs/BRINGUP.md). Each handler opens the port, calls into mpota.bringup on
 the board and prints its answer, as text or with --json as one JSON object.
 The board decides everything about an update; the host only carries files.
+install is in install.py.
 """
 
 import json
 import os
-import shutil
-import sys
-import tempfile
 import time
 
 from mpota.bundle import trust
@@ -17,204 +15,14 @@ from mpota.bundle.error import BundleError
 from .. import timefmt
 from ..errors import CommandError
 from ..progress import Progress
-from . import agent as A
-from . import board as B
 from . import wire
-from .link import Link, find_port
+from .calls import FORGET_AGENT, bringup, connect, show
+from .install import cmd_install
 
-BOOT_PY = ("# Written by `mpota device install`: the agent's boot step (trial boots,\n"
-           "# rollback) before the application, and one line saying what it chose.\n"
-           "import mpota.bringup\n"
-           "mpota.bringup.boot()\n")
 CA_FILE = "mpota-ca.der"
 # The longest a board may stay silent during a push: erasing a slot's
 # sector and hashing a chunk take well under this on a real board.
 _PUSH_SILENCE = 120.0
-
-# What the board's refusals mean, for the one-line error.
-_NOT_DONE = {
-    "not-provisioned": "the board is not provisioned: run mpota device provision",
-    "trial-pending": "the board has a trial pending: confirm it (mpota device confirm) "
-                     "or reboot it until it reverts",
-    "provisioned": "the board is already provisioned: --force starts it over "
-                   "(and forgets its anti-rollback counters)",
-    "reverted": "the board refused the bundle: reverted (this image failed its trial there)",
-    "no-room": "the board refused the bundle: no-room (image or table larger than its slots)",
-    "config": "the board's mpota.json is incomplete or invalid: provision it again",
-}
-
-
-def _link(args):
-    return Link(args.port or find_port(), mount=args.mount)
-
-
-def _bringup(link, call, server=None, progress=None, timeout=60.0, prelude=""):
-    """Call mpota.bringup.call(mpota.bringup.<call>) on the board, `call`
-    being "name" or "name, args" (after `prelude`); return its result or
-    raise the one-line error for how it failed."""
-    code = "{}import mpota.bringup as _b\n_b.call(_b.{})\n".format(prelude, call)
-    ans = wire.converse(link, code, server, progress, timeout)
-    if ans.error:
-        if "ImportError" in ans.error and "mpota" in ans.error:
-            raise CommandError("no mpota agent on the board: run mpota device install")
-        raise CommandError("the board failed: {}".format(ans.error.strip().splitlines()[-1]))
-    if ans.failure:
-        kind, reason = ans.failure
-        if kind == "refused":
-            raise CommandError("the board refused the bundle: {}".format(reason))
-        if kind == "transfer":
-            raise CommandError("transfer failed: {}".format(reason))
-        if kind == "lost":
-            raise CommandError("the serial line was lost during the transfer")
-        raise CommandError(_NOT_DONE.get(reason, "the board did not do it: {}".format(reason)))
-    if ans.result is None:
-        raise CommandError("the board gave no answer")
-    return ans.result
-
-
-def _show(args, obj, text):
-    if args.json:
-        print(json.dumps(obj, indent=2))
-    else:
-        print(text)
-
-
-# A board keeps imported modules until it resets: drop the agent's, so
-# that the next import reads the files just written (and a push measures
-# the heap from before the agent is loaded).
-_FORGET_AGENT = ("import sys, gc\nfor _k in [k for k in sys.modules if k == 'mpota' or k.startswith('mpota.')]:\n"
-                 " del sys.modules[_k]\nglobals().pop('mpota', None)\n")
-
-
-def _forget_agent(link):
-    link.exec(_FORGET_AGENT)
-
-
-# install
-
-_REMOVE_TREE = """
-import os
-def _rm(p):
-    try:
-        st = os.stat(p)
-    except OSError:
-        return
-    if st[0] & 0x4000:
-        for n in os.listdir(p):
-            _rm(p + '/' + n)
-        os.rmdir(p)
-    else:
-        os.remove(p)
-def _mk(p):
-    try:
-        os.mkdir(p)
-    except OSError:
-        pass
-"""
-
-
-def _dirs(lib, names):
-    """Every directory the files need, parents first, lib included."""
-    out = []
-    parts = lib.split("/")
-    for i in range(1, len(parts) + 1):
-        d = "/".join(parts[:i])
-        if d and d not in out:
-            out.append(d)
-    for name in names:
-        segs = name.split("/")[:-1]
-        for i in range(1, len(segs) + 1):
-            d = lib + "/" + "/".join(segs[:i])
-            if d not in out:
-                out.append(d)
-    return out
-
-
-def cmd_install(args):
-    with _link(args) as link:
-        board = B.probe(link)
-        board.check_micropython()
-        if board.frozen_agent:
-            _show(args, {"installed": False, "frozen": board.agent},
-                  "the agent {} is frozen into this firmware: nothing to install".format(board.agent))
-            return
-        lib = board.lib()
-        notes = []
-        mpy_cross = None if args.sources else A.find_mpy_cross(args.mpy_cross)
-        if mpy_cross:
-            made = A.mpy_cross_version(mpy_cross)
-            if made != board.mpy:
-                notes.append("{} writes .mpy v{}.{}, the board loads v{}.{}: copying .py sources".format(
-                    mpy_cross, made[0], made[1], board.mpy[0], board.mpy[1]))
-                mpy_cross = None
-        elif not args.sources:
-            notes.append("no mpy-cross found (make setup builds one; or pass --mpy-cross): copying .py sources")
-        natmod = None
-        if not board.c_module:
-            natmod = A.find_natmod(board.arch, board.mpy, args.natmod)
-            if natmod is None and not args.pure_python:
-                raise CommandError(
-                    "wrong board for the files here: {} has no ed25519 C module and there is no native "
-                    "ed25519.mpy for {} (.mpy v{}.{}): build one (make natmod ARCH={}), or pass "
-                    "--pure-python to use the slow fallback".format(
-                        board.describe(), board.arch or "its architecture", board.mpy[0], board.mpy[1],
-                        board.arch or "<arch>"))
-        with tempfile.TemporaryDirectory(prefix="mpota-install-") as tmp:
-            names = A.stage(tmp, mpy_cross)
-            if natmod:
-                shutil.copyfile(natmod[0], os.path.join(tmp, "ed25519.mpy"))
-                names.append("ed25519.mpy")
-            sizes = sum(os.path.getsize(os.path.join(tmp, n)) for n in names)
-            started = time.monotonic()
-            link.exec(_REMOVE_TREE + "_rm({!r})\n".format(lib + "/mpota")
-                      + "".join("_mk({!r})\n".format(d) for d in _dirs(lib, names)))
-            first = len(A.FIRST)
-            for name in names[:first]:
-                with open(os.path.join(tmp, name), "rb") as f:
-                    link.write_file(lib + "/" + name, f.read())
-            _forget_agent(link)
-            server = wire.FileServer(tmp, set(names[first:]).__contains__)
-            ans = wire.converse(
-                link, "import json\nfrom mpota.source.serial import receive\n"
-                      "print('~~D ' + json.dumps(receive({!r}, {!r})))\n".format(names[first:], lib),
-                server, timeout=60.0)
-            if ans.error or ans.result is None:
-                raise CommandError("copying the agent failed: {}".format(
-                    (ans.error or "no answer").strip().splitlines()[-1]))
-            seconds = time.monotonic() - started
-        boot = _write_boot(link)
-        _forget_agent(link)
-        check = link.exec("import json, mpota, mpota.crypto as c\n"
-                          "print(json.dumps([mpota.__version__, c.IMPLEMENTATION]))")
-        version, impl = json.loads(check[-1])
-        _forget_agent(link)
-    kind = ".mpy" if mpy_cross else ".py"
-    crypto = ("C module in the firmware" if board.c_module else
-              "native module for {} (ed25519.mpy)".format(natmod[1]) if natmod else "pure Python fallback")
-    info = {"installed": True, "agent": version, "board": board.facts, "lib": lib,
-            "files": len(names), "kind": kind, "bytes": sizes, "seconds": round(seconds, 2),
-            "ed25519": impl, "natmod": natmod[1] if natmod else None, "boot_py": boot,
-            "notes": notes}
-    text = "\n".join(["note: " + n for n in notes] + [
-        "installed mpota {} on {}: {} files as {} ({} bytes) in {}".format(
-            version, board.describe(), len(names), kind, sizes, lib),
-        "signature checks: {}".format(crypto),
-        {"written": "boot.py written: the board runs mpota.boot() at every start",
-         "present": "boot.py was already set up for mpota",
-         "other": "boot.py exists: add `import mpota.bringup; mpota.bringup.boot()` to it"}[boot]])
-    _show(args, info, text)
-
-
-def _write_boot(link):
-    """Give the board a boot.py that runs the agent's boot step, unless it
-    has a boot.py already. Returns 'written', 'present' or 'other'."""
-    lines = link.exec("try:\n with open('boot.py') as _f:\n  print('mpota' in _f.read())\n"
-                      "except OSError:\n print('none')")
-    state = lines[-1] if lines else "none"
-    if state == "none":
-        link.write_file("boot.py", BOOT_PY.encode())
-        return "written"
-    return "present" if state == "True" else "other"
 
 
 # provision
@@ -272,11 +80,11 @@ def cmd_provision(args):
         raise CommandError("{} is not a root document: {}".format(args.root, e.reason)) from None
     cfg = _config(args)
     ca = _der(args.ca).hex() if args.ca else None
-    with _link(args) as link:
-        res = _bringup(link, "provision, {!r}, {!r}, {!r}, {!r}".format(
+    with connect(args) as link:
+        res = bringup(link, "provision, {!r}, {!r}, {!r}, {!r}".format(
             json.dumps(cfg), doc.hex(), ca, bool(args.force)))
     res.update({"config": cfg})
-    _show(args, res, "provisioned: device class {}, bank {}, trust root version {}{}; "
+    show(args, res, "provisioned: device class {}, bank {}, trust root version {}{}; "
                      "next: mpota device push BUNDLE_DIR".format(
                          args.device_class, cfg["bank"], root.version,
                          ", updates from {}".format(args.server) if args.server else ""))
@@ -303,10 +111,10 @@ def cmd_push(args):
     bar = Progress("pushing", True if args.progress else None)
     server = wire.FileServer(bundle, lambda name: wire.BUNDLE_NAME.match(name) is not None)
     started = time.monotonic()
-    with _link(args) as link:
+    with connect(args) as link:
         try:
-            res = _bringup(link, "push, _heap", server, lambda done, total, how: bar(done, total),
-                           _PUSH_SILENCE, prelude=_FORGET_AGENT + _HEAP)
+            res = bringup(link, "push, _heap", server, lambda done, total, how: bar(done, total),
+                           _PUSH_SILENCE, prelude=FORGET_AGENT + _HEAP)
         finally:
             server.close()
         idle, size = (int(n) for n in link.exec("print(_idle, _size)")[-1].split())
@@ -321,7 +129,7 @@ def cmd_push(args):
                     server.sent, res["seconds"], heap["peak"], heap["size"], heap["idle"]))
     if res["outcome"] == "installed":
         text += "\nnext: mpota device reboot (starts the trial), then mpota device confirm"
-    _show(args, res, text)
+    show(args, res, text)
 
 
 # status / log / confirm / reboot
@@ -343,14 +151,14 @@ def _status_text(st):
 
 
 def cmd_status(args):
-    with _link(args) as link:
-        st = _bringup(link, "status")
-    _show(args, st, _status_text(st))
+    with connect(args) as link:
+        st = bringup(link, "status")
+    show(args, st, _status_text(st))
 
 
 def cmd_log(args):
-    with _link(args) as link:
-        events = _bringup(link, "log")
+    with connect(args) as link:
+        events = bringup(link, "log")
     text = "\n".join("{} {} {} {}{}".format(
         timefmt.show(e["time"]) if e["time"] else "-", e["event"], e["what"], e["value"],
         " " + e["reason"] if e["reason"] else "") for e in events) or "(no events)"
@@ -361,9 +169,9 @@ def cmd_log(args):
 
 
 def cmd_confirm(args):
-    with _link(args) as link:
-        res = _bringup(link, "confirm")
-    _show(args, res, "confirmed version {}".format(res["version"]) if res["confirmed"]
+    with connect(args) as link:
+        res = bringup(link, "confirm")
+    show(args, res, "confirmed version {}".format(res["version"]) if res["confirmed"]
           else "nothing to confirm: no trial is running (version {} is active)".format(res["version"]))
 
 
@@ -381,8 +189,8 @@ machine.soft_reset()
 
 
 def cmd_reboot(args):
-    with _link(args) as link:
-        kind = _bringup(link, "reset_kind")["reset"]
+    with connect(args) as link:
+        kind = bringup(link, "reset_kind")["reset"]
         ans = wire.converse(link, _RESET.format(kind == "hard"))
         res = ans.result or {}
         if res.get("reset") == "soft":
@@ -399,12 +207,12 @@ def cmd_reboot(args):
         else:
             raise CommandError("the board did not reset: {}".format(
                 (ans.error or "no answer").strip().splitlines()[-1]))
-        st = _bringup(link, "status")
+        st = bringup(link, "status")
     t = st["trial"]
     now = ("running version {} on trial (attempt {} of {}): check it, then mpota device confirm".format(
         t["version"], t["attempts"], st["max_attempts"]) if t else
         "running version {}".format(st["active"]["version"]))
-    _show(args, {"reset": res["reset"], "boot": said.splitlines(), "status": st},
+    show(args, {"reset": res["reset"], "boot": said.splitlines(), "status": st},
           "\n".join(([said] if said else []) + [now]))
 
 

@@ -1,0 +1,67 @@
+"""What every `mpota device` command does with the board: open its port,
+call into mpota.bringup there, turn the answer into a result or the
+one-line error, print it."""
+
+import json
+
+from ..errors import CommandError
+from . import wire
+from .link import Link, find_port
+
+# What the board's refusals mean, for the one-line error.
+_NOT_DONE = {
+    "not-provisioned": "the board is not provisioned: run mpota device provision",
+    "trial-pending": "the board has a trial pending: confirm it (mpota device confirm) "
+                     "or reboot it until it reverts",
+    "provisioned": "the board is already provisioned: --force starts it over "
+                   "(and forgets its anti-rollback counters)",
+    "reverted": "the board refused the bundle: reverted (this image failed its trial there)",
+    "no-room": "the board refused the bundle: no-room (image or table larger than its slots)",
+    "config": "the board's mpota.json is incomplete or invalid: provision it again",
+}
+
+
+def connect(args):
+    return Link(args.port or find_port(), mount=args.mount)
+
+
+def bringup(link, call, server=None, progress=None, timeout=60.0, prelude=""):
+    """Call mpota.bringup.call(mpota.bringup.<call>) on the board, `call`
+    being "name" or "name, args" (after `prelude`); return its result or
+    raise the one-line error for how it failed."""
+    code = "{}import mpota.bringup as _b\n_b.call(_b.{})\n".format(prelude, call)
+    ans = wire.converse(link, code, server, progress, timeout)
+    if ans.error:
+        if "ImportError" in ans.error and "mpota" in ans.error:
+            raise CommandError("no mpota agent on the board: run mpota device install")
+        raise CommandError("the board failed: {}".format(ans.error.strip().splitlines()[-1]))
+    if ans.failure:
+        kind, reason = ans.failure
+        if kind == "refused":
+            raise CommandError("the board refused the bundle: {}".format(reason))
+        if kind == "transfer":
+            raise CommandError("transfer failed: {}".format(reason))
+        if kind == "lost":
+            raise CommandError("the serial line was lost during the transfer")
+        raise CommandError(_NOT_DONE.get(reason, "the board did not do it: {}".format(reason)))
+    if ans.result is None:
+        raise CommandError("the board gave no answer")
+    return ans.result
+
+
+def show(args, obj, text):
+    if args.json:
+        print(json.dumps(obj, indent=2))
+    else:
+        print(text)
+
+
+# A board keeps imported modules until it resets: drop the agent's, so
+# that the next import reads the files just written (and a push measures
+# the heap from before the agent is loaded).
+FORGET_AGENT = ("import sys, gc\nfor _k in [k for k in sys.modules if k == 'mpota' or k.startswith('mpota.')]:\n"
+                 " del sys.modules[_k]\nglobals().pop('mpota', None)\n")
+
+
+def forget_agent(link):
+    link.exec(FORGET_AGENT)

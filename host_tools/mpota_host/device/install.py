@@ -1,0 +1,158 @@
+"""`mpota device install`: the agent onto a board, in the form it can load."""
+
+import json
+import os
+import shutil
+import tempfile
+import time
+
+from ..errors import CommandError
+from . import agent as A
+from . import board as B
+from . import wire
+from .calls import connect, forget_agent, show
+
+BOOT_PY = ("# Written by `mpota device install`: the agent's boot step (trial boots,\n"
+           "# rollback) before the application, and one line saying what it chose.\n"
+           "import mpota.bringup\n"
+           "mpota.bringup.boot()\n")
+
+_REMOVE_TREE = """
+import os
+def _rm(p):
+    try:
+        st = os.stat(p)
+    except OSError:
+        return
+    if st[0] & 0x4000:
+        for n in os.listdir(p):
+            _rm(p + '/' + n)
+        os.rmdir(p)
+    else:
+        os.remove(p)
+def _mk(p):
+    try:
+        os.mkdir(p)
+    except OSError:
+        pass
+"""
+
+
+def _dirs(lib, names):
+    """Every directory the files need, parents first, lib included."""
+    out = []
+    parts = lib.split("/")
+    for i in range(1, len(parts) + 1):
+        d = "/".join(parts[:i])
+        if d and d not in out:
+            out.append(d)
+    for name in names:
+        segs = name.split("/")[:-1]
+        for i in range(1, len(segs) + 1):
+            d = lib + "/" + "/".join(segs[:i])
+            if d not in out:
+                out.append(d)
+    return out
+
+
+def _choose(args, board):
+    """(mpy-cross or None, (natmod path, arch) or None, notes) for this board."""
+    notes = []
+    mpy_cross = None if args.sources else A.find_mpy_cross(args.mpy_cross)
+    if mpy_cross:
+        made = A.mpy_cross_version(mpy_cross)
+        if made != board.mpy:
+            notes.append("{} writes .mpy v{}.{}, the board loads v{}.{}: copying .py sources".format(
+                mpy_cross, made[0], made[1], board.mpy[0], board.mpy[1]))
+            mpy_cross = None
+    elif not args.sources:
+        notes.append("no mpy-cross found (make setup builds one; or pass --mpy-cross): copying .py sources")
+    natmod = None
+    if not board.c_module:
+        natmod = A.find_natmod(board.arch, board.mpy, args.natmod)
+        if natmod is None and not args.pure_python:
+            raise CommandError(
+                "wrong board for the files here: {} has no ed25519 C module and there is no native "
+                "ed25519.mpy for {} (.mpy v{}.{}): build one (make natmod ARCH={}), or pass "
+                "--pure-python to use the slow fallback".format(
+                    board.describe(), board.arch or "its architecture", board.mpy[0], board.mpy[1],
+                    board.arch or "<arch>"))
+    return mpy_cross, natmod, notes
+
+
+def _copy(link, lib, tmp, names):
+    """Put the staged files under lib on the board: a clean mpota/ tree,
+    the serial source's modules through the REPL, the rest pulled by the
+    board through them."""
+    link.exec(_REMOVE_TREE + "_rm({!r})\n".format(lib + "/mpota")
+              + "".join("_mk({!r})\n".format(d) for d in _dirs(lib, names)))
+    first = len(A.FIRST)
+    for name in names[:first]:
+        with open(os.path.join(tmp, name), "rb") as f:
+            link.write_file(lib + "/" + name, f.read())
+    forget_agent(link)
+    server = wire.FileServer(tmp, set(names[first:]).__contains__)
+    try:
+        ans = wire.converse(
+            link, "import json\nfrom mpota.source.serial import receive\n"
+                  "print('~~D ' + json.dumps(receive({!r}, {!r})))\n".format(names[first:], lib),
+            server, timeout=60.0)
+    finally:
+        server.close()
+    if ans.error or ans.result is None:
+        raise CommandError("copying the agent failed: {}".format(
+            (ans.error or "no answer").strip().splitlines()[-1]))
+
+
+def cmd_install(args):
+    with connect(args) as link:
+        board = B.probe(link)
+        board.check_micropython()
+        if board.frozen_agent:
+            show(args, {"installed": False, "frozen": board.agent},
+                  "the agent {} is frozen into this firmware: nothing to install".format(board.agent))
+            return
+        lib = board.lib()
+        mpy_cross, natmod, notes = _choose(args, board)
+        started = time.monotonic()
+        with tempfile.TemporaryDirectory(prefix="mpota-install-") as tmp:
+            names = A.stage(tmp, mpy_cross)
+            if natmod:
+                shutil.copyfile(natmod[0], os.path.join(tmp, "ed25519.mpy"))
+                names.append("ed25519.mpy")
+            size = sum(os.path.getsize(os.path.join(tmp, n)) for n in names)
+            _copy(link, lib, tmp, names)
+        seconds = time.monotonic() - started
+        boot = _write_boot(link)
+        forget_agent(link)
+        check = link.exec("import json, mpota, mpota.crypto as c\n"
+                          "print(json.dumps([mpota.__version__, c.IMPLEMENTATION]))")
+        version, impl = json.loads(check[-1])
+        forget_agent(link)
+    kind = ".mpy" if mpy_cross else ".py"
+    crypto = ("C module in the firmware" if board.c_module else
+              "native module for {} (ed25519.mpy)".format(natmod[1]) if natmod else "pure Python fallback")
+    info = {"installed": True, "agent": version, "board": board.facts, "lib": lib,
+            "files": len(names), "kind": kind, "bytes": size, "seconds": round(seconds, 2),
+            "ed25519": impl, "natmod": natmod[1] if natmod else None, "boot_py": boot,
+            "notes": notes}
+    text = "\n".join(["note: " + n for n in notes] + [
+        "installed mpota {} on {}: {} files as {} ({} bytes) in {}".format(
+            version, board.describe(), len(names), kind, size, lib),
+        "signature checks: {}".format(crypto),
+        {"written": "boot.py written: the board runs mpota.boot() at every start",
+         "present": "boot.py was already set up for mpota",
+         "other": "boot.py exists: add `import mpota.bringup; mpota.bringup.boot()` to it"}[boot]])
+    show(args, info, text)
+
+
+def _write_boot(link):
+    """Give the board a boot.py that runs the agent's boot step, unless it
+    has a boot.py already. Returns 'written', 'present' or 'other'."""
+    lines = link.exec("try:\n with open('boot.py') as _f:\n  print('mpota' in _f.read())\n"
+                      "except OSError:\n print('none')")
+    state = lines[-1] if lines else "none"
+    if state == "none":
+        link.write_file("boot.py", BOOT_PY.encode())
+        return "written"
+    return "present" if state == "True" else "other"
