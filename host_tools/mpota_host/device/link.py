@@ -110,6 +110,9 @@ class BoardOutput:
 
 
 class Link:
+    """The board at `port` in its raw REPL (mount: a host directory to
+    serve as its filesystem). Use as a context manager, or open()/close()."""
+
     def __init__(self, port, mount=None):
         self.port = port
         self.mount = mount
@@ -121,10 +124,16 @@ class Link:
         if not os.path.exists(self.port):
             raise CommandError("no board at {}".format(self.port))
         self._connect()
-        self._enter()
-        self.exec(_DROP_MOUNT)
-        if self.mount:
-            self._mount()
+        opened = False
+        try:
+            self._enter()
+            self.exec(_DROP_MOUNT)
+            if self.mount:
+                self._mount()
+            opened = True
+        finally:
+            if not opened:
+                self.close()
         return self
 
     def _connect(self):
@@ -164,7 +173,6 @@ class Link:
 
     def _enter(self):
         from mpremote.transport import TransportError
-
         from serial import SerialException
 
         t = self.t
