@@ -97,7 +97,11 @@ def provision(config, root_hex, ca_hex=None, force=False):
     dev.roots.save(doc)
     dev.states.load()
     st = State()
-    st.active = 1  # nothing runs yet: the first image goes to slot 0
+    # Where the agent picks the slot nothing runs yet, and the first image
+    # goes to slot 0; where a bootloader does (ESP32), the image it started
+    # is the active one and the first push goes to the other.
+    run = dev.bank.running()
+    st.active = 1 if run is None else run
     st.root_version = root.version
     dev.log(st, L.PROVISION)
     dev.save(st)
