@@ -26,7 +26,7 @@ _SOFT_REBOOT = "soft reboot"
 # A healthy board answers Ctrl-A at once; one stuck reading a frame of a
 # push whose host went away needs the flush below first.
 _QUICK = 1.0
-_PATIENT = 4.0
+_PATIENT = 6.0
 # Enough 0x03 bytes to complete any frame a board can be waiting for
 # (8-byte header, at most 4096 bytes of payload, 4-byte CRC). The frame
 # then fails its check and the board gives the line back (LineLost);
