@@ -5,7 +5,9 @@ Two separate mechanisms:
   counts its attempts and, after max_attempts boots without confirm(),
   goes back to the previous slot (or the bootloader does, on an ESP32
   with rollback enabled). The reverted image is remembered and not
-  installed again.
+  installed again. A trial the bootloader never started, or left before
+  its first boot was counted (a power cut), is selected again once
+  rather than taken for a failure (docs/CAMPAIGN.md).
 - Anti-rollback: the minimum security counter (and the last sequence)
   rise only in confirm(), to the confirmed image's. install() refuses any
   manifest below them, so a failed trial can still go back, but once an
