@@ -11,6 +11,9 @@
 #                     build/natmod/<arch>/ed25519.mpy (all four without ARCH)
 #   make test         all of the above, then the test suite
 #   make bench-crypto all of the above, then the verifier's speed and size
+#   make bench-heap   the smallest heap a whole update needs (docs/AGENT.md)
+#   make bench-transport
+#                     the HTTPS source's heap and speed (docs/TRANSPORT.md)
 #   make clean        remove the builds (keeps the venv and MicroPython's source)
 
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
@@ -41,7 +44,7 @@ QEMU_TRACK := $(wildcard $(ROOT)/boards/qemu/*.mk $(ROOT)/boards/qemu/*.h)
 BUILD_PORT := MAKEFLAGS= $(ROOT)/scripts/build-port.sh
 
 .PHONY: all setup system unix unix-stock qemu qemu-m0 natmod builds test demo \
-	bench-crypto clean distclean
+	bench-crypto bench-heap bench-transport clean distclean
 
 all: builds
 
@@ -120,10 +123,19 @@ demo: unix
 bench-crypto: builds
 	@cd $(ROOT) && $(PYTHON) tests/bench_crypto.py
 
+# Benchmarks of the agent on the unix port (figures for docs/AGENT.md and
+# docs/TRANSPORT.md). bench-heap also builds build/unix-agent, a unix port
+# with the agent frozen in.
+bench-heap: unix
+	@cd $(ROOT) && $(PYTHON) tests/agent/heap_min.py --build
+
+bench-transport: unix
+	@cd $(ROOT) && $(PYTHON) tests/bench_transport.py
+
 clean:
 	rm -rf $(BUILD)/unix $(BUILD)/unix-stock $(BUILD)/qemu-m3 $(BUILD)/qemu-m0 \
 		$(BUILD)/natmod $(BUILD)/mpy-cross $(BUILD)/*.log $(BUILD)/*.config \
-		$(BUILD)/stubs $(BUILD)/mip $(BUILD)/firmware
+		$(BUILD)/stubs $(BUILD)/mip $(BUILD)/firmware $(BUILD)/unix-agent
 
 distclean:
 	rm -rf $(BUILD)

@@ -5,7 +5,7 @@ import pytest
 from bundles import factory as f
 
 COMMANDS = {
-    (): ["keygen", "pubkey", "root", "sign", "cosign", "verify", "inspect"],
+    (): ["keygen", "pubkey", "root", "sign", "cosign", "verify", "inspect", "serve", "device"],
     ("keygen",): ["NAME", "--passphrase-env", "--ask-passphrase", "--force"],
     ("pubkey",): ["-k", "--pin-env", "--pkcs11-module", "--output"],
     ("root",): ["init", "rotate", "sign", "show"],
@@ -23,6 +23,19 @@ COMMANDS = {
     ("verify",): ["BUNDLE_DIR", "--trust", "--root", "--device-class", "--product", "--hw-rev",
                   "--target", "--at"],
     ("inspect",): ["BUNDLE_DIR", "--json"],
+    ("serve",): ["DIR", "--host", "--port", "--http", "--state", "--name"],
+    ("device",): ["install", "provision", "push", "status", "log", "confirm", "reboot"],
+    ("device", "install"): ["--port", "--mount", "--json", "--mpy-cross", "--natmod", "--sources",
+                            "--pure-python"],
+    ("device", "provision"): ["--root", "--device-class", "--product", "--hw-rev", "--target",
+                              "--bank", "--ram-flash", "--slot-size", "--table-size",
+                              "--chunk-area", "--sector", "--max-attempts", "--server", "--ca",
+                              "--no-clock", "--force", "--port", "--json"],
+    ("device", "push"): ["BUNDLE_DIR", "--progress", "--port", "--mount", "--json"],
+    ("device", "status"): ["--port", "--mount", "--json"],
+    ("device", "log"): ["--port", "--mount", "--json"],
+    ("device", "confirm"): ["--port", "--mount", "--json"],
+    ("device", "reboot"): ["--port", "--mount", "--json"],
 }
 
 

@@ -13,49 +13,15 @@ from mpota.bundle import directory, trust
 from mpota.bundle import format as F
 from mpota.bundle.error import BundleError
 
-from . import apppack, keys, roots, serve, timefmt, writer
+from . import apppack, files, keys, rootcmd, serve, timefmt, writer
+from . import signer as signing
 from .device import commands as device
 from . import inspect as inspect_mod
 from .errors import CommandError
 from .progress import Progress
-from .signer import open_signers
 
 
-def _signer_options(p, required=True):
-    p.add_argument("-k", "--key", action="append", required=required, metavar="KEY",
-                   help="signing key: a NAME.key file or a pkcs11: URI (RFC 7512); repeat for several")
-    p.add_argument("--passphrase-env", metavar="VAR",
-                   help="environment variable holding the passphrase of encrypted key files")
-    p.add_argument("--pin-env", metavar="VAR",
-                   help="environment variable holding the PKCS#11 user PIN (else the URI's pin-value)")
-    p.add_argument("--pkcs11-module", metavar="PATH",
-                   help="PKCS#11 module (else $MPOTA_PKCS11_MODULE, else SoftHSM2's)")
-
-
-def _signers(args):
-    return open_signers(args.key, passphrase_env=args.passphrase_env,
-                        pin_env=args.pin_env, pkcs11_module=args.pkcs11_module)
-
-
-def _read(path, limit=F.MAX_DOC + 1):
-    try:
-        with open(path, "rb") as f:
-            return f.read(limit)
-    except OSError as e:
-        raise CommandError("cannot read {}: {}".format(path, e.strerror))
-
-
-def _write(path, data):
-    tmp = path + ".tmp"
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except OSError as e:
-        raise CommandError("cannot write {}: {}".format(path, e.strerror))
-
-
-def _time(text):
+def _when(text):
     return None if text is None else timefmt.parse(text)
 
 
@@ -68,80 +34,12 @@ def cmd_keygen(args):
 
 
 def cmd_pubkey(args):
-    (signer,) = _signers(args)
+    (signer,) = signing.from_options(args)
     if args.output:
-        _write(args.output, keys.public_pem(signer.public))
+        files.write(args.output, keys.public_pem(signer.public))
     else:
         sys.stdout.write(keys.public_pem(signer.public).decode())
     print("key id {}".format(keys.key_id_hex(signer.public)), file=sys.stderr)
-
-
-# root
-
-def _root_keys(paths):
-    return [keys.load_public(p) for p in paths or ()]
-
-
-def _finish_root(args, doc):
-    if args.key:
-        doc = roots.add_signatures(doc, _signers(args))
-    _write(args.output, doc)
-    r = roots.parse(doc)
-    print("wrote {}: root version {}, {} of {} root keys, {} of {} update keys, {} signatures".format(
-        args.output, r.version, r.root_threshold, len(r.root_keys), r.update_threshold,
-        len(r.update_keys), len(roots.signature_ids(doc))))
-
-
-def cmd_root_init(args):
-    params = roots.RootParams(1, _root_keys(args.root_key), args.root_threshold,
-                              _root_keys(args.update_key), args.update_threshold,
-                              _time(args.expires))
-    _finish_root(args, roots.build(params))
-
-
-def cmd_root_rotate(args):
-    old = roots.parse(_read(args.current))
-    p = roots.params_of(old)
-    p.version = old.version + 1
-    if args.root_key:
-        p.root_keys = _root_keys(args.root_key)
-    if args.update_key:
-        p.update_keys = _root_keys(args.update_key)
-    if args.root_threshold:
-        p.root_threshold = args.root_threshold
-    if args.update_threshold:
-        p.update_threshold = args.update_threshold
-    if args.expires:
-        p.expires = _time(args.expires)
-    if args.no_expiry:
-        p.expires = None
-    _finish_root(args, roots.build(p))
-
-
-def cmd_root_sign(args):
-    args.output = args.output or args.root
-    _finish_root(args, _read(args.root))
-
-
-def cmd_root_show(args):
-    doc = _read(args.root)
-    r = roots.parse(doc)
-    trusted = roots.chain(_read(args.trust), [doc]) if args.trust else trust.load_root(doc)
-    sig_ids = [k.hex() for k in roots.signature_ids(doc)]
-    info = {"version": r.version,
-            "root_keys": [k.hex() for k in r.root_ids], "root_threshold": r.root_threshold,
-            "update_keys": [k.hex() for k in r.update_ids], "update_threshold": r.update_threshold,
-            "expires": r.expires, "signatures": sig_ids,
-            "accepted": "rotation from version {}".format(trusted.version - 1) if args.trust
-            else "self-signed by a threshold of its root keys"}
-    if args.json:
-        print(json.dumps(info, indent=2))
-        return
-    print("root version {}, expires {}".format(r.version, timefmt.show(r.expires)))
-    print("root keys ({} of {}): {}".format(r.root_threshold, len(r.root_keys), ", ".join(info["root_keys"])))
-    print("update keys ({} of {}): {}".format(r.update_threshold, len(r.update_keys), ", ".join(info["update_keys"])))
-    print("signatures: {}".format(", ".join(sig_ids) or "none"))
-    print("accepted: {}".format(info["accepted"]))
 
 
 # sign / cosign
@@ -152,10 +50,10 @@ def cmd_sign(args):
         security_counter=args.security_counter,
         sequence=int(time.time()) if args.sequence is None else args.sequence,
         product=args.product, hw_revs=args.hw_rev or [], target=args.target,
-        label=args.label or "", expires=_time(args.expires), min_agent=args.min_agent,
+        label=args.label or "", expires=_when(args.expires), min_agent=args.min_agent,
         chunk_size=args.chunk_size, compress=args.compress, window_bits=args.window_bits)
-    signers = _signers(args)
-    published = [_read(p) for p in args.root or ()]
+    signers = signing.from_options(args)
+    published = [files.read(p, F.MAX_DOC + 1) for p in args.root or ()]
     progress = Progress("signing", True if args.progress else None)
     with tempfile.TemporaryDirectory() as tmp:
         image = args.image
@@ -163,7 +61,7 @@ def cmd_sign(args):
             if args.target != "app":
                 raise CommandError("{} is a directory: app images need --target app".format(image))
             image = os.path.join(tmp, "app.tar")
-            _write(image, apppack.pack(args.image))
+            files.write(image, apppack.pack(args.image))
         doc = writer.write_bundle(image, args.output, params, signers, force=args.force,
                                   roots=published, progress=progress)
     m = F.manifest(doc, F.frame(doc, F.DOC_MANIFEST))
@@ -172,14 +70,14 @@ def cmd_sign(args):
 
 
 def cmd_cosign(args):
-    doc = writer.cosign(args.bundle, _signers(args))
+    doc = writer.cosign(args.bundle, signing.from_options(args))
     print("{}: manifest now has {} signatures".format(args.bundle, doc[F.frame(doc, F.DOC_MANIFEST)]))
 
 
 # verify / inspect
 
 def _trust(path, later):
-    data = _read(path)
+    data = files.read(path, F.MAX_DOC + 1)
     if data.startswith(F.MAGIC.to_bytes(4, "big")):
         root = trust.load_root(data)
     elif b"PUBLIC KEY" in data or b"PRIVATE KEY" in data:
@@ -189,7 +87,7 @@ def _trust(path, later):
     else:
         raise CommandError("{}: neither a root document nor a PEM public key".format(path))
     for p in later or ():
-        root = trust.rotate(root, _read(p))
+        root = trust.rotate(root, files.read(p, F.MAX_DOC + 1))
     return root
 
 
@@ -231,17 +129,19 @@ def _parser():
 
     c = sub.add_parser("pubkey", help="write the public key of a key file or PKCS#11 key",
                        description="Export the public key of KEY as PEM (e.g. for a key held in an HSM).")
-    _signer_options(c)
+    signing.add_options(c)
     c.add_argument("-o", "--output", metavar="FILE.pub", help="write here instead of stdout")
     c.set_defaults(run=cmd_pubkey)
 
-    _root_parser(sub)
+    c = sub.add_parser("root", help="create, rotate, sign and show the trust root",
+                       description=rootcmd.DESCRIPTION)
+    rootcmd.arguments(c)
 
     c = sub.add_parser("sign", help="make a signed bundle from an image",
                        description="Cut IMAGE into chunks, write them and the chunk table to "
                                    "BUNDLE_DIR and sign the manifest with every -k key.")
     c.add_argument("image", metavar="IMAGE", help="firmware image file, or a directory with --target app")
-    _signer_options(c)
+    signing.add_options(c)
     c.add_argument("-o", "--output", required=True, metavar="BUNDLE_DIR", help="bundle directory to write")
     c.add_argument("--version", type=int, required=True, help="version: a monotonic integer")
     c.add_argument("--label", help="free-form version label, e.g. 1.4.2")
@@ -270,7 +170,7 @@ def _parser():
     c = sub.add_parser("cosign", help="add signatures to a bundle's manifest",
                        description="Add the signature of each -k key to BUNDLE_DIR/manifest (k-of-n signing).")
     c.add_argument("bundle", metavar="BUNDLE_DIR")
-    _signer_options(c)
+    signing.add_options(c)
     c.set_defaults(run=cmd_cosign)
 
     c = sub.add_parser("verify", help="check a bundle as a device would",
@@ -305,50 +205,6 @@ def _parser():
                                    "over its USB serial port; read its state and audit log (docs/BRINGUP.md).")
     device.arguments(c)
     return p
-
-
-def _root_parser(sub):
-    r = sub.add_parser("root", help="create, rotate, sign and show the trust root",
-                       description="The trust root lists root keys (they sign roots) and update keys "
-                                   "(they sign manifests), each with a threshold.")
-    rsub = r.add_subparsers(dest="root_command", metavar="ROOT_COMMAND", required=True)
-
-    def keys_and_thresholds(c, required):
-        c.add_argument("--root-key", action="append", required=required, metavar="PUB", help="root public key; repeat")
-        c.add_argument("--root-threshold", type=int, required=required, metavar="K", help="root signatures needed")
-        c.add_argument("--update-key", action="append", required=required, metavar="PUB", help="update public key; repeat")
-        c.add_argument("--update-threshold", type=int, required=required, metavar="K", help="manifest signatures needed")
-        c.add_argument("--expires", metavar="TIME", help="expiry: ISO 8601 (UTC) or +365d")
-        c.add_argument("-o", "--output", required=True, metavar="ROOT", help="root document to write")
-        _signer_options(c, required=False)
-
-    c = rsub.add_parser("init", help="create root version 1",
-                        description="Create root version 1; sign it now with -k or later with `root sign`.")
-    keys_and_thresholds(c, True)
-    c.set_defaults(run=cmd_root_init)
-
-    c = rsub.add_parser("rotate", help="create the next root version",
-                        description="Create version N+1 of CURRENT_ROOT. Lists given replace the old ones "
-                                    "(leave a key out to revoke it). Devices accept it only when signed by "
-                                    "a threshold of the old root keys and of the new ones.")
-    c.add_argument("current", metavar="CURRENT_ROOT")
-    keys_and_thresholds(c, False)
-    c.add_argument("--no-expiry", action="store_true", help="drop the expiry")
-    c.set_defaults(run=cmd_root_rotate)
-
-    c = rsub.add_parser("sign", help="add signatures to a root document",
-                        description="Add the signature of each -k root key to ROOT (in place unless -o).")
-    c.add_argument("root", metavar="ROOT")
-    c.add_argument("-o", "--output", metavar="FILE", help="write here instead of over ROOT")
-    _signer_options(c)
-    c.set_defaults(run=cmd_root_sign)
-
-    c = rsub.add_parser("show", help="show and check a root document",
-                        description="Print ROOT and check it: self-signed, or with --trust a valid rotation from the previous root.")
-    c.add_argument("root", metavar="ROOT")
-    c.add_argument("--trust", metavar="PREVIOUS_ROOT", help="check ROOT as the rotation following this root")
-    c.add_argument("--json", action="store_true", help="print JSON")
-    c.set_defaults(run=cmd_root_show)
 
 
 def main(argv=None):

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from . import files
 from .errors import CommandError
 
 DEFAULT_NAMES = ("localhost", "127.0.0.1", "::1")
@@ -96,14 +97,6 @@ def _san(names):
     return entries
 
 
-def _write(path, data, private=False):
-    tmp = path + ".tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
-
-
 def _key_pem(key):
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption())
@@ -143,9 +136,9 @@ def _make_ca(p):
                                          encipher_only=False, decipher_only=False), critical=True)
             .add_extension(ski, critical=False)
             .sign(key, hashes.SHA256()))
-    _write(p.ca_key, _key_pem(key), private=True)
-    _write(p.ca_pem, cert.public_bytes(serialization.Encoding.PEM))
-    _write(p.ca_der, cert.public_bytes(serialization.Encoding.DER))
+    files.write(p.ca_key, _key_pem(key), 0o600)
+    files.write(p.ca_pem, cert.public_bytes(serialization.Encoding.PEM))
+    files.write(p.ca_der, cert.public_bytes(serialization.Encoding.DER))
     for stale in (p.cert, p.key):
         if os.path.exists(stale):
             os.remove(stale)
@@ -186,5 +179,5 @@ def _make_server(p, ca_cert, ca_key, names):
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski),
                            critical=False)
             .sign(ca_key, hashes.SHA256()))
-    _write(p.key, _key_pem(key), private=True)
-    _write(p.cert, cert.public_bytes(serialization.Encoding.PEM))
+    files.write(p.key, _key_pem(key), 0o600)
+    files.write(p.cert, cert.public_bytes(serialization.Encoding.PEM))

@@ -12,20 +12,15 @@ from mpota.bundle.error import BundleError
 from mpota.bundle.table import Entry
 
 from . import document as D
+from . import files
 from . import timefmt
-from .errors import CommandError
 
 _TARGETS = {F.TARGET_FIRMWARE: "firmware", F.TARGET_APP: "app"}
 _CODECS = {F.CODEC_NONE: "none", F.CODEC_DEFLATE: "deflate"}
 
 
 def read_manifest(bundle):
-    path = os.path.join(bundle, "manifest")
-    try:
-        with open(path, "rb") as f:
-            return f.read(F.MAX_DOC + 1)
-    except OSError as e:
-        raise CommandError("cannot read {}: {}".format(path, e.strerror))
+    return files.read(os.path.join(bundle, "manifest"), F.MAX_DOC + 1)
 
 
 def describe(bundle):

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 
 from mpota.bundle import format as F
 
+from . import files
 from .errors import CommandError
 
 
@@ -55,23 +56,17 @@ def write_keypair(name, passphrase, force):
                   else serialization.NoEncryption())
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
     raw = raw_public(key.public_key())
-    _write(key_path, pem, 0o600)
-    _write(pub_path, public_pem(raw), 0o644)
+    files.write(key_path, pem, 0o600)
+    files.write(pub_path, public_pem(raw))
     return key_path, pub_path, raw
 
 
-def _write(path, data, mode):
-    tmp = path + ".tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
 
 
 def load_private(path, passphrase_env=None):
     """An Ed25519PrivateKey from a PKCS#8 PEM file; asks for the passphrase
     on a terminal when the key is encrypted and none was given."""
-    data = _read(path)
+    data = files.read(path)
     passphrase = passphrase_from(passphrase_env, False)
     try:
         try:
@@ -92,7 +87,7 @@ def load_private(path, passphrase_env=None):
 
 def load_public(path):
     """Raw 32-byte Ed25519 public key from a .pub (or a private .key) PEM."""
-    data = _read(path)
+    data = files.read(path)
     if b"PRIVATE KEY" in data:
         return raw_public(load_private(path).public_key())
     try:
@@ -104,9 +99,3 @@ def load_public(path):
     return raw_public(key)
 
 
-def _read(path):
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError as e:
-        raise CommandError("cannot read {}: {}".format(path, e.strerror))

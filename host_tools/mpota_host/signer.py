@@ -33,3 +33,22 @@ def open_signers(refs, **options):
             raise CommandError("key {} given twice".format(s.describe))
         seen.add(s.public)
     return signers
+
+
+def add_options(p, required=True):
+    """The command-line options that name signing keys, for every command
+    that signs."""
+    p.add_argument("-k", "--key", action="append", required=required, metavar="KEY",
+                   help="signing key: a NAME.key file or a pkcs11: URI (RFC 7512); repeat for several")
+    p.add_argument("--passphrase-env", metavar="VAR",
+                   help="environment variable holding the passphrase of encrypted key files")
+    p.add_argument("--pin-env", metavar="VAR",
+                   help="environment variable holding the PKCS#11 user PIN (else the URI's pin-value)")
+    p.add_argument("--pkcs11-module", metavar="PATH",
+                   help="PKCS#11 module (else $MPOTA_PKCS11_MODULE, else SoftHSM2's)")
+
+
+def from_options(args):
+    """The signers that `add_options`' options name."""
+    return open_signers(args.key, passphrase_env=args.passphrase_env,
+                        pin_env=args.pin_env, pkcs11_module=args.pkcs11_module)

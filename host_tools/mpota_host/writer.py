@@ -14,6 +14,7 @@ from typing import List, Optional
 from mpota.bundle import format as F
 
 from . import document as D
+from . import files
 from .errors import CommandError
 
 CODECS = {"none": F.CODEC_NONE, "deflate": F.CODEC_DEFLATE}
@@ -185,20 +186,12 @@ def publish_root(out, doc):
 
 
 def _put_manifest(out, doc):
-    tmp = os.path.join(out, "manifest.tmp")
-    with open(tmp, "wb") as f:
-        f.write(doc)
-    os.replace(tmp, os.path.join(out, "manifest"))
+    files.write(os.path.join(out, "manifest"), doc)
 
 
 def cosign(out, signers):
     """Add signatures to the manifest of the bundle in `out`."""
-    path = os.path.join(out, "manifest")
-    try:
-        with open(path, "rb") as f:
-            doc = f.read(F.MAX_DOC + 1)
-    except OSError as e:
-        raise CommandError("cannot read {}: {}".format(path, e.strerror))
+    doc = files.read(os.path.join(out, "manifest"), F.MAX_DOC + 1)
     signed, sigs = D.split(doc, F.DOC_MANIFEST)
     doc = D.assemble(signed, D.sign(signed, sigs, signers))
     _put_manifest(out, doc)

@@ -12,7 +12,7 @@ import time
 from mpota.bundle import trust
 from mpota.bundle.error import BundleError
 
-from .. import timefmt
+from .. import files, timefmt
 from ..errors import CommandError
 from ..progress import Progress
 from . import wire
@@ -31,11 +31,7 @@ def _der(path):
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
 
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise CommandError("cannot read {}: {}".format(path, e.strerror))
+    data = files.read(path)
     try:
         cert = x509.load_pem_x509_certificate(data) if b"-----BEGIN" in data else x509.load_der_x509_certificate(data)
     except ValueError:
@@ -69,11 +65,7 @@ def _config(args):
 
 
 def cmd_provision(args):
-    try:
-        with open(args.root, "rb") as f:
-            doc = f.read(4096)
-    except OSError as e:
-        raise CommandError("cannot read {}: {}".format(args.root, e.strerror))
+    doc = files.read(args.root, 4096)
     try:
         root = trust.load_root(doc)
     except BundleError as e:
