@@ -96,6 +96,28 @@ emit("slot0", slot_sha(0, {n}))
     assert r["slot1"] == _sha(IMG2) and r["slot0"] == _sha(IMG1)
 
 
+def test_confirm_from_the_old_image_before_the_trial_booted_commits_nothing(
+        unix_target, tmp_path, bundles):
+    # The running application installs an update and confirms at once, as
+    # if confirm() meant "keep what I installed": the new image has not run.
+    r = kit.run(unix_target, _start(tmp_path, bundles) + """
+emit("install", report(Install(dev, LocalSource({v2!r})).run()))
+emit("early", trial.confirm(dev))
+emit("pending", state(dev))
+b = trial.boot(dev)
+emit("boot", [b.slot, b.version, b.trial])
+emit("confirm", trial.confirm(dev))
+emit("after", state(dev))
+""".format(v2=str(bundles["v2"])))
+    assert r["install"]["outcome"] == "installed"
+    assert r["early"] is False
+    p = r["pending"]
+    assert p["active"] == 0 and p["trial"] == 1
+    assert p["min_counter"] == 2 and p["last_sequence"] == 5
+    assert r["boot"] == [1, 2, True]
+    assert r["confirm"] is True and r["after"]["min_counter"] == 3
+
+
 def test_failed_trial_boots_revert_and_the_counter_stays(unix_target, tmp_path, bundles):
     r = kit.run(unix_target, _start(tmp_path, bundles) + """
 emit("install", report(Install(dev, LocalSource({v3!r})).run()))

@@ -60,3 +60,37 @@ def test_simulated_device_updates_rolls_back_and_refuses_a_replay(tmp_path, rele
     assert events[-9:] == ["confirm", "install", "installed", "trial-boot", "trial-boot",
                            "trial-boot", "revert", "verify-failure", "verify-failure"]
     assert log[-1].endswith("rollback")
+
+
+def test_reprovisioning_needs_force_and_then_the_old_root_and_counters_do_not_come_back(
+        tmp_path, release):
+    r = release
+    dev = tmp_path / "dev"
+    provision = ("provision", "--device-class", "sim", "--backoff-ms", "0")
+    _ok(kit.sim(dev, *provision, "--root", r["root"], "--bundle", r["v1"]))
+    _ok(kit.sim(dev, "reboot"))
+    _ok(kit.sim(dev, "install", "--source", r["v2"]))
+    assert "health check passed True" in _ok(kit.sim(dev, "reboot"))
+    for _ in range(3):  # the newest state record now far outnumbers the first
+        _ok(kit.sim(dev, "status"))
+        _ok(kit.sim(dev, "reboot"))
+    assert "min security counter: 2" in _ok(kit.sim(dev, "status"))
+
+    # A factory starting the device over, with a new root whose only update
+    # key is X, and a v1 that X signed.
+    new = tmp_path / "new"
+    new.mkdir()
+    new_root = new / "root"
+    new_root.write_bytes(kit.f.root_doc([kit.X], 1, [kit.X], 1))
+    v1_x = kit.app_bundle(new, "v1x", 1, device_class="sim", signers=(kit.X,))
+
+    err = _refused(kit.sim(dev, *provision, "--root", new_root, "--bundle", v1_x))
+    assert "already provisioned" in err and "--force" in err
+    assert "active: slot 1 version 2" in _ok(kit.sim(dev, "status"))
+
+    _ok(kit.sim(dev, *provision, "--root", new_root, "--bundle", v1_x, "--force"))
+    status = _ok(kit.sim(dev, "status"))
+    assert "active: slot 0 version 1" in status and "min security counter: 1" in status
+    # The new root is the one in force: a bundle signed by the old update
+    # key A alone is no longer trusted.
+    assert _refused(kit.sim(dev, "install", "--source", r["v2"])) == "sim: refused: unknown-key"

@@ -67,6 +67,7 @@ def board(work):
 def idle(board):
     """The board with no trial pending, whatever the test before left."""
     if board.json("status")["trial"] is not None:
+        board.json("reboot")  # confirm() keeps only a trial that has booted
         board.json("confirm")
     return board
 

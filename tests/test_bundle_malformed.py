@@ -78,6 +78,7 @@ def test_the_hand_built_manifest_is_valid():
     {"T_CHUNK_SIZE": (128).to_bytes(4, "big")},      # below the minimum
     {"T_CHUNK_SIZE": (1 << 21).to_bytes(4, "big")},  # above the maximum
     {"T_CHUNK_SIZE": (0).to_bytes(4, "big")},
+    {"T_WINDOW_BITS": b"\x00"},                # present but zero is not "absent"
     {"T_WINDOW_BITS": b"\x08"},
     {"T_WINDOW_BITS": b"\x10"},
     {"T_PRODUCT": b"has space"},

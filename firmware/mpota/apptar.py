@@ -25,6 +25,7 @@ _CHKSUM = const(148)
 _TYPE = const(156)
 _MAGIC = const(257)
 _PREFIX = const(345)
+_ENOSPC = const(28)
 
 
 def _field(b, start, n):
@@ -70,6 +71,15 @@ def _name(b):
 
 def extract(region, size, dest):
     """Unpack the archive in region[0:size] under dest."""
+    try:
+        _extract(region, size, dest)
+    except OSError as e:
+        # A full filesystem is the board's limit; any other refusal (a name
+        # used both as a file and as a directory) is the archive's fault.
+        raise AgentError("no-room" if e.errno == _ENOSPC else "bad-app")
+
+
+def _extract(region, size, dest):
     _makedirs(dest)
     buf = bytearray(_BLOCK)
     pos = 0

@@ -7,9 +7,11 @@ class AgentError(Exception):
 
     'not-provisioned'  the device has no state or trust root yet
     'trial-pending'    an installed image awaits confirm() or its revert
-    'no-room'          the image, table or a chunk exceeds its area
+    'no-room'          the image, table or a chunk exceeds its area, or
+                       the filesystem is too full to unpack an app
     'reverted'         this image failed its trial here before
     'bad-app'          an app image that is not a plain ustar archive
+                       of files and directories inside its slot
     'config'           the device configuration is incomplete or invalid
     """
 

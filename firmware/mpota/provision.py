@@ -20,7 +20,12 @@ def provision(dev, root_doc, src, progress=None):
     from .bundle import trust
 
     root = trust.load_root(root_doc)
+    # Load first: a record written without knowing the stored ones could
+    # lose to a newer one left by an earlier provisioning of this flash,
+    # and the old root and counters would come back at the next load.
+    dev.roots.load()
     dev.roots.save(root_doc)
+    dev.states.load()
     st = State()
     st.active = 1  # nothing runs yet; install() writes the other slot, 0
     st.root_version = root.version

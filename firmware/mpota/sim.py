@@ -12,7 +12,8 @@ app unpacked at the last reboot). Commands:
                   --allow-http, --product P, --hw-rev R, --bank flash|dir,
                   --slot-size N, --table-size N, --chunk-area N,
                   --sector N, --page N, --write N, --max-attempts N,
-                  --backoff-ms N, --now T
+                  --backoff-ms N, --now T; --force to provision a device
+                  again (a factory reset: counters and log start over)
   set KEY VALUE   change one configuration entry (source, ca, now, ...)
   check           what the source offers, verified; changes nothing
   install [--source S]   download and install it for a trial boot
@@ -109,12 +110,19 @@ def provision(base, args):
 
     from .provision import provision as run
 
-    o = _options(args, ("allow_http",))
+    o = _options(args, ("allow_http", "force"))
     for need in ("root", "bundle", "device_class"):
         if need not in o:
             raise _Usage("provision needs --{}".format(need.replace("_", "-")))
     try:
         os.mkdir(base)
+    except OSError:
+        pass
+    try:
+        os.stat(base + "/" + _CONFIG)
+        if "force" not in o:
+            raise _Usage("{} is already provisioned: --force starts it over "
+                         "(its counters and audit log are lost)".format(base))
     except OSError:
         pass
     cfg = {"device_class": o["device_class"], "product": o.get("product", "mpota"),

@@ -104,7 +104,10 @@ def boot(dev):
 def confirm(dev):
     """Make the running trial image permanent; False if there is none."""
     st = dev.load()
-    if st.trial == NONE:
+    if st.trial == NONE or not st.attempts:
+        # No trial, or it is installed but boot() has not run it yet: the
+        # image still running is the old one, and confirming from it would
+        # make an image that never ran permanent and raise the counter.
         return False
     run = dev.bank.running()
     if run is not None and run != st.trial:

@@ -93,7 +93,7 @@ def verify(bundle, root, progress=None, **policy):
         check = TableCheck(m)
         _feed(tf, (check,), data)
         check.finish()
-        image = Expect(m.image_size, m.image_sha256, "truncated")
+        image = Expect(m.image_size, m.image_sha256, "hash-mismatch")
         e = Entry()
         count = m.chunk_count()
         for i in range(count):

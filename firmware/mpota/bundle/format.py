@@ -272,14 +272,16 @@ def manifest(doc, signed):
             elif tag == T_CHUNK_SIZE:
                 m.chunk_size = v
             else:
+                # Checked here, where the field is known to be present: 0
+                # stands for "absent" in m.window_bits.
+                if not MIN_WINDOW_BITS <= v <= MAX_WINDOW_BITS:
+                    raise BundleError("malformed")
                 m.window_bits = v
     m.hw_revs = tuple(hw)
     if m.target != TARGET_FIRMWARE and m.target != TARGET_APP:
         raise BundleError("malformed")
     cs = m.chunk_size
     if cs & (cs - 1) or cs < MIN_CHUNK_SIZE or cs > MAX_CHUNK_SIZE:
-        raise BundleError("malformed")
-    if m.window_bits and not MIN_WINDOW_BITS <= m.window_bits <= MAX_WINDOW_BITS:
         raise BundleError("malformed")
     if m.image_size > MAX_IMAGE_SIZE:
         raise BundleError("too-large")

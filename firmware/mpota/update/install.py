@@ -114,7 +114,10 @@ class Install:
         self._table()
         self._units()
         self._readback()
-        dev.bank.prepare(i, m.image_size)
+        try:
+            dev.bank.prepare(i, m.image_size)
+        except AgentError as e:
+            self._refuse(e)  # an app archive the board cannot unpack
         st.trial = i
         st.attempts = 0
         st.flags = 0
