@@ -29,4 +29,13 @@ def write(path, data, mode=0o644):
             f.write(data)
         os.replace(tmp, path)
     except OSError as e:
+        discard(tmp)
         raise CommandError("cannot write {}: {}".format(path, e.strerror))
+
+
+def discard(path):
+    """Remove a file left by a failed write, if it is there."""
+    try:
+        os.remove(path)
+    except OSError:
+        pass
