@@ -61,3 +61,60 @@ def test_non_ed25519_key_is_refused(tmp_path):
                  "--security-counter", 1, "--device-class", "esp32", "-o", tmp_path / "b")
     assert proc.returncode == 1 and "not an Ed25519 key" in proc.stderr
     assert not (tmp_path / "b" / "manifest").exists()
+
+
+def test_empty_passphrase_is_refused_rather_than_leaving_the_key_in_clear(tmp_path):
+    proc = f.cli("keygen", tmp_path / "k", "--passphrase-env", "EMPTY", env={"EMPTY": ""})
+    assert proc.returncode == 1 and "EMPTY is empty" in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_asking_for_a_passphrase_without_a_terminal_is_one_line(tmp_path):
+    import subprocess
+
+    # A new session has no controlling terminal to ask on.
+    proc = subprocess.run([str(f.MPOTA), "keygen", str(tmp_path / "k"), "--ask-passphrase"],
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                          start_new_session=True, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr == "mpota: no terminal to ask for the passphrase: give --passphrase-env VAR\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_wrong_passphrase_says_where_it_came_from(tmp_path):
+    env = {"KEYPASS": "correct horse"}
+    assert f.cli("keygen", tmp_path / "enc", "--passphrase-env", "KEYPASS", env=env).returncode == 0
+    proc = f.cli("pubkey", "-k", tmp_path / "enc.key", "--passphrase-env", "KEYPASS",
+                 env={"KEYPASS": "wrong"})
+    assert proc.stderr == "mpota: {}: wrong passphrase (from $KEYPASS)\n".format(tmp_path / "enc.key")
+
+
+def test_public_key_given_where_the_private_key_is_needed_says_so(tmp_path):
+    assert f.cli("keygen", tmp_path / "k").returncode == 0
+    proc = f.cli("pubkey", "-k", tmp_path / "k.pub")
+    assert proc.returncode == 1 and "is a public key: give the private key" in proc.stderr
+
+
+def test_pubkey_takes_exactly_one_key(tmp_path):
+    assert f.cli("keygen", tmp_path / "a").returncode == 0
+    proc = f.cli("pubkey", "-k", tmp_path / "a.key", "-k", tmp_path / "a.key", "-o", tmp_path / "x.pub")
+    # The last -k wins, as for any single-valued option; no traceback.
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "x.pub").read_bytes() == (tmp_path / "a.pub").read_bytes()
+    assert "repeat" not in f.cli("pubkey", "--help").stdout
+
+
+def test_keygen_where_the_pub_would_be_a_directory_writes_nothing(tmp_path):
+    (tmp_path / "d.pub").mkdir()
+    proc = f.cli("keygen", tmp_path / "d", "--force")
+    assert proc.returncode == 1 and "d.pub is a directory" in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.pub"]
+
+
+def test_offset_with_non_ascii_digits_is_a_bad_time(tmp_path):
+    assert f.cli("keygen", tmp_path / "k").returncode == 0
+    (tmp_path / "img").write_bytes(b"x" * 100)
+    proc = f.cli("sign", tmp_path / "img", "-k", tmp_path / "k.key", "--version", 1,
+                 "--security-counter", 1, "--device-class", "esp32", "--expires", "+\u00b2d",
+                 "-o", tmp_path / "b")
+    assert proc.returncode == 1 and proc.stderr.startswith("mpota: bad time")

@@ -111,3 +111,68 @@ def test_pub_key_trust_cannot_take_rotations(keys):
     ok(init_root(keys, "r1", "r2"))
     proc = f.cli("verify", keys, "--trust", keys / "u1.pub", "--root", keys / "root1")
     assert proc.returncode == 1 and "root document" in proc.stderr
+
+
+def test_unsigned_root_is_still_shown_before_it_is_refused(keys):
+    ok(init_root(keys))
+    show = f.cli("root", "show", keys / "root1")
+    assert f.refusal(show) == "below-threshold"
+    assert "root version 1" in show.stdout and "signatures: none" in show.stdout
+    assert "accepted: no" in show.stdout
+    info = json.loads(f.cli("root", "show", keys / "root1", "--json").stdout)
+    assert info["accepted"] is None and info["refused"] == "below-threshold"
+
+
+def test_root_signed_with_a_key_it_does_not_list_is_refused_before_writing(keys):
+    proc = init_root(keys, "u1")  # an update key cannot sign the root
+    assert proc.returncode == 1 and "is not a root key" in proc.stderr
+    assert not (keys / "root1").exists()
+
+
+def test_existing_root_document_is_not_overwritten_without_force(keys):
+    ok(init_root(keys, "r1", "r2"))
+    before = (keys / "root1").read_bytes()
+    proc = init_root(keys, "r1", "r2")
+    assert proc.returncode == 1 and "--force" in proc.stderr
+    assert (keys / "root1").read_bytes() == before
+
+
+@pytest.mark.parametrize("option", ["--root-threshold", "--update-threshold"])
+def test_rotation_with_a_zero_threshold_is_refused_not_ignored(keys, option):
+    ok(init_root(keys, "r1", "r2"))
+    proc = f.cli("root", "rotate", keys / "root1", "-o", keys / "root2", option, 0)
+    assert proc.returncode == 1 and "threshold 0 is not between 1 and" in proc.stderr
+    assert not (keys / "root2").exists()
+
+
+def test_rotation_says_which_signatures_it_still_needs(keys):
+    ok(init_root(keys, "r1", "r2"))
+    out = ok(f.cli("root", "rotate", keys / "root1", "-o", keys / "root2",
+                   "--root-key", keys / "u3.pub", "--root-threshold", 1, "-k", keys / "u3.key")).stdout
+    assert "still needs 2 more signatures of the root keys of version 1" in out
+    out = ok(f.cli("root", "rotate", keys / "root1", "-o", keys / "root3",
+                   "--root-key", keys / "u3.pub", "--root-threshold", 1,
+                   "-k", keys / "r1.key", "-k", keys / "r2.key")).stdout
+    assert "still needs 1 more signature of its own root keys" in out
+
+
+def test_root_key_given_as_an_encrypted_private_key_uses_the_passphrase(keys):
+    env = {"KEYPASS": "correct horse"}
+    ok(f.cli("keygen", keys / "enc", "--passphrase-env", "KEYPASS", env=env))
+    ok(f.cli("root", "init", "-o", keys / "root1", "--root-key", keys / "enc.key",
+             "--root-threshold", 1, "--update-key", keys / "u1.pub", "--update-threshold", 1,
+             "-k", keys / "enc.key", "--passphrase-env", "KEYPASS", env=env))
+    ok(f.cli("root", "show", keys / "root1"))
+
+
+def test_garbage_given_as_a_root_names_the_file(keys):
+    (keys / "junk").write_bytes(b"\x00" * 40)
+    proc = f.cli("root", "show", keys / "junk")
+    assert proc.returncode == 1
+    assert proc.stderr == "mpota: {} is not a root document: unknown-format\n".format(keys / "junk")
+    ok(init_root(keys, "r1", "r2"))
+    ok(f.cli("sign", keys / "fw.bin", "-k", keys / "u1.key", "--version", 1, "--security-counter", 1,
+             "--device-class", "esp32", "-o", keys / "b"))
+    proc = f.cli("verify", keys / "b", "--trust", keys / "root1", "--root", keys / "junk")
+    assert f.refusal(proc) == "unknown-format"
+    assert proc.stderr.rstrip().endswith("{} as a rotation of root version 1".format(keys / "junk"))

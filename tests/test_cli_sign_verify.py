@@ -179,3 +179,16 @@ def test_progress_is_shown_on_request(work):
     assert 5 <= len(lines) <= 12
     quiet = f.cli("verify", work / "b", "--trust", work / "a.pub")
     assert quiet.stderr == ""
+
+
+def test_refusal_keeps_its_code_first_and_says_what_it_means(work):
+    bundle = sign(work)
+    chunk = next((bundle / "chunks").iterdir())
+    data = bytearray(chunk.read_bytes())
+    data[0] ^= 1
+    chunk.write_bytes(bytes(data))
+    proc = f.cli("verify", bundle, "--trust", work / "a.pub")
+    assert f.refusal(proc) == "hash-mismatch"
+    assert "changed or corrupted after signing" in proc.stderr and proc.stderr.count("\n") == 1
+    proc = f.cli("verify", bundle, "--trust", work / "b.pub")
+    assert f.refusal(proc) == "unknown-key" and "does not list" in proc.stderr

@@ -35,6 +35,14 @@ def test_port_that_does_not_exist_is_no_board(tmp_path):
     assert one_line(f.cli("device", "status", "--port", port)) == "no board at {}".format(port)
 
 
+def test_port_that_is_not_a_serial_line_is_named_as_such(tmp_path):
+    plain = tmp_path / "fw.bin"
+    plain.write_bytes(b"not a tty")
+    for port in ("/dev/null", str(plain)):
+        assert one_line(f.cli("device", "status", "--port", port)) == \
+            "{} is not a serial port".format(port)
+
+
 @pytest.mark.parametrize("found, message", [
     ([], "no board found: plug one in, or name its port with --port"),
     (["/dev/ttyACM0", "/dev/ttyUSB0"], "several boards found (/dev/ttyACM0, /dev/ttyUSB0): choose one with --port"),

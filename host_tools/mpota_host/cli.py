@@ -13,7 +13,7 @@ from mpota.bundle import directory, trust
 from mpota.bundle import format as F
 from mpota.bundle.error import BundleError
 
-from . import apppack, files, keys, rootcmd, serve, timefmt, writer
+from . import apppack, files, keys, reasons, rootcmd, serve, timefmt, writer
 from . import signer as signing
 from .device import commands as device
 from . import inspect as inspect_mod
@@ -79,7 +79,7 @@ def cmd_cosign(args):
 def _trust(path, later):
     data = files.read(path, F.MAX_DOC + 1)
     if data.startswith(F.MAGIC.to_bytes(4, "big")):
-        root = trust.load_root(data)
+        root = _document(path, data, trust.load_root, "a trusted root")
     elif b"PUBLIC KEY" in data or b"PRIVATE KEY" in data:
         if later:
             raise CommandError("--root needs a root document as --trust, not a key")
@@ -87,8 +87,17 @@ def _trust(path, later):
     else:
         raise CommandError("{}: neither a root document nor a PEM public key".format(path))
     for p in later or ():
-        root = trust.rotate(root, files.read(p, F.MAX_DOC + 1))
+        root = _document(p, files.read(p, F.MAX_DOC + 1), lambda doc: trust.rotate(root, doc),
+                         "a rotation of root version {}".format(root.version))
     return root
+
+
+def _document(path, data, load, what):
+    """load(data), with a refusal naming the file it came from."""
+    try:
+        return load(data)
+    except BundleError as e:
+        raise CommandError(reasons.refused(e.reason, "{} as {}".format(path, what)))
 
 
 def cmd_verify(args):
@@ -120,7 +129,8 @@ def _parser():
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     c = sub.add_parser("keygen", help="make an Ed25519 key pair NAME.key / NAME.pub",
-                       description="Write NAME.key (PKCS#8 PEM, mode 0600) and NAME.pub.")
+                       description="Write NAME.key (PKCS#8 PEM, mode 0600; not encrypted unless "
+                                   "--passphrase-env or --ask-passphrase) and NAME.pub.")
     c.add_argument("name", metavar="NAME", help="path prefix of the two files")
     c.add_argument("--passphrase-env", metavar="VAR", help="encrypt NAME.key with the passphrase in $VAR")
     c.add_argument("--ask-passphrase", action="store_true", help="encrypt NAME.key, asking for a passphrase")
@@ -129,7 +139,7 @@ def _parser():
 
     c = sub.add_parser("pubkey", help="write the public key of a key file or PKCS#11 key",
                        description="Export the public key of KEY as PEM (e.g. for a key held in an HSM).")
-    signing.add_options(c)
+    signing.add_options(c, several=False, what="the key")
     c.add_argument("-o", "--output", metavar="FILE.pub", help="write here instead of stdout")
     c.set_defaults(run=cmd_pubkey)
 
@@ -185,7 +195,7 @@ def _parser():
     c.add_argument("--product", help="refuse bundles for another product")
     c.add_argument("--hw-rev", metavar="REV", help="refuse bundles that do not fit this hardware revision")
     c.add_argument("--target", choices=sorted(writer.TARGETS), help="refuse bundles for the other target")
-    c.add_argument("--at", metavar="TIME", help="judge expiry at TIME instead of now (ISO 8601)")
+    c.add_argument("--at", metavar="TIME", help="judge expiry at TIME: ISO 8601 or +30d (default: now)")
     c.add_argument("--progress", action="store_true", help="show progress even when stderr is not a terminal")
     c.set_defaults(run=cmd_verify)
 
@@ -215,7 +225,7 @@ def main(argv=None):
         print("mpota: {}".format(e), file=sys.stderr)
         return 1
     except BundleError as e:
-        print("mpota: refused: {}".format(e.reason), file=sys.stderr)
+        print("mpota: {}".format(reasons.refused(e.reason)), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("mpota: interrupted", file=sys.stderr)

@@ -3,7 +3,6 @@ NAME.pub (SubjectPublicKeyInfo PEM). Key ids come from the format module."""
 
 import getpass
 import os
-import sys
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -31,24 +30,45 @@ def public_pem(public_raw):
 
 
 def passphrase_from(env_name, ask, confirm=False):
-    """The passphrase named by --passphrase-env, or asked on the terminal."""
+    """The passphrase named by --passphrase-env, else (if ask) one asked on
+    the terminal; never empty (an empty one would leave a key in clear)."""
     if env_name:
         value = os.environ.get(env_name)
         if value is None:
             raise CommandError("environment variable {} is not set".format(env_name))
+        if not value:
+            raise CommandError("environment variable {} is empty: a passphrase cannot be".format(env_name))
         return value.encode()
-    if ask:
+    if not ask:
+        return None
+    if not _terminal():
+        raise CommandError("no terminal to ask for the passphrase: give --passphrase-env VAR")
+    try:
         first = getpass.getpass("passphrase: ")
         if confirm and getpass.getpass("again: ") != first:
             raise CommandError("passphrases differ")
-        return first.encode()
-    return None
+    except EOFError:
+        raise CommandError("no terminal to ask for the passphrase: give --passphrase-env VAR") from None
+    if not first:
+        raise CommandError("a passphrase cannot be empty")
+    return first.encode()
+
+
+def _terminal():
+    # getpass asks on /dev/tty; without one it would read stdin, echoed.
+    try:
+        os.close(os.open("/dev/tty", os.O_RDWR))
+        return True
+    except OSError:
+        return False
 
 
 def write_keypair(name, passphrase, force):
     """Create NAME.key and NAME.pub; return (key path, pub path, public raw)."""
     key_path, pub_path = name + ".key", name + ".pub"
     for path in (key_path, pub_path):
+        if os.path.isdir(path):
+            raise CommandError("{} is a directory".format(path))
         if os.path.exists(path) and not force:
             raise CommandError("{} exists (use --force to replace it)".format(path))
     key = Ed25519PrivateKey.generate()
@@ -57,39 +77,45 @@ def write_keypair(name, passphrase, force):
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
     raw = raw_public(key.public_key())
     files.write(key_path, pem, 0o600)
-    files.write(pub_path, public_pem(raw))
+    try:
+        files.write(pub_path, public_pem(raw))
+    except CommandError as e:
+        raise CommandError("{}; {} is written: mpota pubkey -k {} -o {} makes the .pub".format(
+            e, key_path, key_path, pub_path))
     return key_path, pub_path, raw
 
 
-
-
 def load_private(path, passphrase_env=None):
-    """An Ed25519PrivateKey from a PKCS#8 PEM file; asks for the passphrase
-    on a terminal when the key is encrypted and none was given."""
+    """An Ed25519PrivateKey from a PKCS#8 PEM file; an encrypted one takes
+    the passphrase from $passphrase_env, else asks on the terminal."""
     data = files.read(path)
-    passphrase = passphrase_from(passphrase_env, False)
+    if b"PRIVATE KEY" not in data and b"PUBLIC KEY" in data:
+        raise CommandError("{} is a public key: give the private key (NAME.key)".format(path))
+    encrypted = b"ENCRYPTED PRIVATE KEY" in data
+    if encrypted and not passphrase_env and not _terminal():
+        raise CommandError("{} is encrypted: give --passphrase-env VAR".format(path))
+    passphrase = passphrase_from(passphrase_env, True) if encrypted else None
     try:
-        try:
-            key = serialization.load_pem_private_key(data, passphrase)
-        except TypeError:
-            # cryptography's TypeError: passphrase given to a plain key, or
-            # none given to an encrypted one.
-            if passphrase is None and not sys.stdin.isatty():
-                raise CommandError("{} is encrypted: give --passphrase-env VAR".format(path))
-            passphrase = None if passphrase else passphrase_from(None, True)
-            key = serialization.load_pem_private_key(data, passphrase)
+        key = serialization.load_pem_private_key(data, passphrase)
     except ValueError:
-        raise CommandError("{}: not a PKCS#8 PEM private key, or wrong passphrase".format(path))
+        if encrypted:
+            raise CommandError("{}: wrong passphrase{}".format(
+                path, " (from ${})".format(passphrase_env) if passphrase_env else "")) from None
+        raise CommandError("{}: not a PKCS#8 PEM private key".format(path)) from None
+    except TypeError:
+        # Encrypted in a form without the PKCS#8 "ENCRYPTED" marker.
+        raise CommandError("{}: an encrypted key mpota does not read; export it as "
+                           "PKCS#8 (openssl pkcs8 -topk8)".format(path)) from None
     if not isinstance(key, Ed25519PrivateKey):
         raise CommandError("{}: not an Ed25519 key".format(path))
     return key
 
 
-def load_public(path):
+def load_public(path, passphrase_env=None):
     """Raw 32-byte Ed25519 public key from a .pub (or a private .key) PEM."""
     data = files.read(path)
     if b"PRIVATE KEY" in data:
-        return raw_public(load_private(path).public_key())
+        return raw_public(load_private(path, passphrase_env).public_key())
     try:
         key = serialization.load_pem_public_key(data)
     except ValueError:

@@ -35,11 +35,12 @@ def open_signers(refs, **options):
     return signers
 
 
-def add_options(p, required=True):
+def add_options(p, required=True, several=True, what="signing key"):
     """The command-line options that name signing keys, for every command
-    that signs."""
-    p.add_argument("-k", "--key", action="append", required=required, metavar="KEY",
-                   help="signing key: a NAME.key file or a pkcs11: URI (RFC 7512); repeat for several")
+    that signs (or, with several=False, reads one key)."""
+    p.add_argument("-k", "--key", action="append" if several else "store", required=required,
+                   metavar="KEY", help="{}: a NAME.key file or a pkcs11: URI (RFC 7512){}".format(
+                       what, "; repeat for several" if several else ""))
     p.add_argument("--passphrase-env", metavar="VAR",
                    help="environment variable holding the passphrase of encrypted key files")
     p.add_argument("--pin-env", metavar="VAR",
@@ -50,5 +51,6 @@ def add_options(p, required=True):
 
 def from_options(args):
     """The signers that `add_options`' options name."""
-    return open_signers(args.key, passphrase_env=args.passphrase_env,
+    refs = [args.key] if isinstance(args.key, str) else args.key
+    return open_signers(refs, passphrase_env=args.passphrase_env,
                         pin_env=args.pin_env, pkcs11_module=args.pkcs11_module)

@@ -12,7 +12,8 @@ _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 def parse(text, now=None):
     """Unix seconds for `text`."""
     now = int(time.time()) if now is None else now
-    if text.startswith("+") and text[-1:] in _UNITS and text[1:-1].isdigit():
+    digits = text[1:-1]
+    if text.startswith("+") and text[-1:] in _UNITS and digits.isascii() and digits.isdigit():
         return now + int(text[1:-1]) * _UNITS[text[-1]]
     try:
         when = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))

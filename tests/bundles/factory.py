@@ -175,4 +175,4 @@ def refusal(proc):
     assert proc.returncode == 1, (proc.returncode, proc.stdout, proc.stderr)
     line = proc.stderr.strip().splitlines()[-1]
     assert line.startswith("mpota: refused: "), line
-    return line[len("mpota: refused: "):]
+    return line[len("mpota: refused: "):].split(" ", 1)[0]

@@ -91,6 +91,8 @@ def _why_not_open(port):
     except OSError as e:
         return "cannot open {}: {}".format(port, e.strerror)
     try:
+        if not os.isatty(fd):
+            return "{} is not a serial port".format(port)
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as e:
         if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
@@ -98,7 +100,7 @@ def _why_not_open(port):
         return "cannot lock {}: {}".format(port, e.strerror)
     finally:
         os.close(fd)
-    return "cannot open {}".format(port)
+    return "cannot open {} as a serial port".format(port)
 
 
 class BoardOutput:
