@@ -192,3 +192,10 @@ def test_refusal_keeps_its_code_first_and_says_what_it_means(work):
     assert "changed or corrupted after signing" in proc.stderr and proc.stderr.count("\n") == 1
     proc = f.cli("verify", bundle, "--trust", work / "b.pub")
     assert f.refusal(proc) == "unknown-key" and "does not list" in proc.stderr
+
+
+def test_inspect_of_a_garbage_manifest_names_the_file(tmp_path):
+    (tmp_path / "manifest").write_bytes(bytes(range(256)))
+    proc = f.cli("inspect", tmp_path)
+    assert f.refusal(proc) == "unknown-format"
+    assert "{} is not a manifest".format(tmp_path / "manifest") in proc.stderr

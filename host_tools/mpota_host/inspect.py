@@ -12,7 +12,8 @@ from mpota.bundle.error import BundleError
 from mpota.bundle.table import Entry
 
 from . import document as D
-from . import files
+from . import files, reasons
+from .errors import CommandError
 from . import timefmt
 
 _TARGETS = {F.TARGET_FIRMWARE: "firmware", F.TARGET_APP: "app"}
@@ -26,7 +27,11 @@ def read_manifest(bundle):
 def describe(bundle):
     """A dict of everything the bundle's manifest says."""
     doc = read_manifest(bundle)
-    m = F.manifest(doc, F.frame(doc, F.DOC_MANIFEST))
+    try:
+        m = F.manifest(doc, F.frame(doc, F.DOC_MANIFEST))
+    except BundleError as e:
+        raise CommandError(reasons.refused(e.reason, "{} is not a manifest".format(
+            os.path.join(bundle, "manifest"))))
     _, sigs = D.split(doc, F.DOC_MANIFEST)
     info = {
         "format": F.FORMAT_VERSION,
