@@ -45,23 +45,32 @@ def cmd_pubkey(args):
 # sign / cosign
 
 def cmd_sign(args):
+    # Every input is checked before a key is opened or the output touched.
+    expires = _when(args.expires)
+    if expires is not None and expires <= time.time():
+        raise CommandError("--expires {} is in the past".format(args.expires))
     params = writer.Params(
         device_class=args.device_class, version=args.version,
         security_counter=args.security_counter,
         sequence=int(time.time()) if args.sequence is None else args.sequence,
         product=args.product, hw_revs=args.hw_rev or [], target=args.target,
-        label=args.label or "", expires=_when(args.expires), min_agent=args.min_agent,
+        label=args.label or "", expires=expires, min_agent=args.min_agent,
         chunk_size=args.chunk_size, compress=args.compress, window_bits=args.window_bits)
-    signers = signing.from_options(args)
-    published = [files.read(p, F.MAX_DOC + 1) for p in args.root or ()]
+    writer.check(params)
+    writer.check_key_count(len(args.key))
+    writer.check_output(args.output, args.force)
+    published = [writer.read_root(p) for p in args.root or ()]
+    if not os.path.isdir(args.image):
+        writer.check_image(args.image, args.target)
+    elif args.target != "app":
+        raise CommandError("{} is a directory: app images need --target app".format(args.image))
     progress = Progress("signing", True if args.progress else None)
     with tempfile.TemporaryDirectory() as tmp:
         image = args.image
         if os.path.isdir(image):
-            if args.target != "app":
-                raise CommandError("{} is a directory: app images need --target app".format(image))
             image = os.path.join(tmp, "app.tar")
             files.write(image, apppack.pack(args.image))
+        signers = signing.from_options(args)
         doc = writer.write_bundle(image, args.output, params, signers, force=args.force,
                                   roots=published, progress=progress)
     m = F.manifest(doc, F.frame(doc, F.DOC_MANIFEST))
@@ -149,31 +158,42 @@ def _parser():
 
     c = sub.add_parser("sign", help="make a signed bundle from an image",
                        description="Cut IMAGE into chunks, write them and the chunk table to "
-                                   "BUNDLE_DIR and sign the manifest with every -k key.")
+                                   "BUNDLE_DIR and sign the manifest with every -k key. Every option "
+                                   "is checked first; the bundle is built in a hidden directory "
+                                   "beside BUNDLE_DIR and renamed into place when complete, so a "
+                                   "failure leaves BUNDLE_DIR as it was.")
     c.add_argument("image", metavar="IMAGE", help="firmware image file, or a directory with --target app")
     signing.add_options(c)
     c.add_argument("-o", "--output", required=True, metavar="BUNDLE_DIR", help="bundle directory to write")
-    c.add_argument("--version", type=int, required=True, help="version: a monotonic integer")
+    c.add_argument("--version", type=int, required=True,
+                   help="version: a monotonic integer, 0 to 4294967295")
     c.add_argument("--label", help="free-form version label, e.g. 1.4.2")
     c.add_argument("--security-counter", type=int, required=True, metavar="N",
-                   help="anti-rollback counter: devices refuse bundles below their stored counter")
+                   help="anti-rollback counter, 0 to 4294967295: devices refuse bundles below "
+                        "their stored counter")
     c.add_argument("--device-class", required=True, metavar="CLASS", help="device class the bundle is for")
     c.add_argument("--product", default="mpota", help="product name (default: mpota)")
     c.add_argument("--hw-rev", action="append", metavar="REV", help="hardware revision it fits; repeat (default: any)")
     c.add_argument("--target", choices=sorted(writer.TARGETS), default="firmware",
                    help="firmware partition image, or app image (default: firmware)")
-    c.add_argument("--sequence", type=int, help="replay-protection sequence number (default: now, Unix seconds)")
-    c.add_argument("--expires", metavar="TIME", help="expiry: ISO 8601 (UTC) or +30d, +12h")
+    c.add_argument("--sequence", type=int, metavar="N",
+                   help="replay-protection sequence number, 0 to 4294967295 (default: now, Unix seconds)")
+    c.add_argument("--expires", metavar="TIME",
+                   help="expiry, in the future: ISO 8601 (UTC) or +30d, +12h (default: never)")
     c.add_argument("--min-agent-version", dest="min_agent", type=int, default=0, metavar="N",
-                   help="lowest agent version that may install it (default: 0)")
+                   help="lowest agent version that may install it, 0 to 4294967295 (default: 0)")
     c.add_argument("--chunk-size", type=int, default=4096, metavar="BYTES",
                    help="power of two, 256 to 1048576 (default: 4096)")
     c.add_argument("--compress", choices=sorted(writer.CODECS), default="none",
                    help="per-chunk raw deflate where it makes the chunk smaller (default: none)")
     c.add_argument("--window-bits", type=int, default=12, metavar="N",
                    help="deflate window, 9 to 15; devices need 2**N bytes to inflate (default: 12)")
-    c.add_argument("--root", action="append", metavar="ROOT", help="publish this root document in the bundle (roots/<version>)")
-    c.add_argument("--force", action="store_true", help="replace a bundle already in BUNDLE_DIR")
+    c.add_argument("--root", action="append", metavar="ROOT",
+                   help="publish this root document in the bundle (roots/<version>); repeat for several")
+    c.add_argument("--force", action="store_true",
+                   help="replace the bundle in BUNDLE_DIR: the old one is deleted once the new one "
+                        "is complete. A directory holding anything but a bundle (manifest, table/, "
+                        "chunks/, roots/) is never replaced")
     c.add_argument("--progress", action="store_true", help="show progress even when stderr is not a terminal")
     c.set_defaults(run=cmd_sign)
 

@@ -5,16 +5,15 @@ the chunk table, then the signed manifest last, so a directory without a
 
 import hashlib
 import os
-import shutil
-import tempfile
 import zlib
 from dataclasses import dataclass, field as dc_field
 from typing import List, Optional
 
 from mpota.bundle import format as F
+from mpota.bundle.error import BundleError
 
 from . import document as D
-from . import files
+from . import files, outdir
 from .errors import CommandError
 
 CODECS = {"none": F.CODEC_NONE, "deflate": F.CODEC_DEFLATE}
@@ -38,15 +37,30 @@ class Params:
     window_bits: int = 12
 
 
-def _check(params):
+U32 = 2**32 - 1
+U64 = 2**64 - 1
+
+
+def check(params):
+    """Refuse any parameter the format cannot hold, naming its option."""
+    numbers = [("--version", params.version, U32), ("--security-counter", params.security_counter, U32),
+               ("--sequence", params.sequence, U32), ("--min-agent-version", params.min_agent, U32)]
+    if params.expires is not None:
+        numbers.append(("--expires (Unix seconds)", params.expires, U64))
+    for opt, value, limit in numbers:
+        if not 0 <= value <= limit:
+            raise CommandError("{} must be 0 to {}".format(opt, limit))
     idents = [("--product", params.product, F.MAX_IDENT),
               ("--device-class", params.device_class, F.MAX_IDENT)]
     idents += [("--hw-rev", h, F.MAX_HW_REV) for h in params.hw_revs]
     for opt, value, limit in idents:
         if not 1 <= len(value) <= limit or not all(0x21 <= ord(c) <= 0x7E for c in value):
             raise CommandError("{} {!r}: 1 to {} printable ASCII characters, no spaces".format(opt, value, limit))
-    if len(params.hw_revs) > F.MAX_HW_REVS or len(set(params.hw_revs)) != len(params.hw_revs):
-        raise CommandError("--hw-rev: at most {} distinct revisions".format(F.MAX_HW_REVS))
+    for i, h in enumerate(params.hw_revs):
+        if h in params.hw_revs[:i]:
+            raise CommandError("--hw-rev {} given twice".format(h))
+    if len(params.hw_revs) > F.MAX_HW_REVS:
+        raise CommandError("--hw-rev: at most {} revisions".format(F.MAX_HW_REVS))
     if len(params.label) > F.MAX_LABEL or not all(0x20 <= ord(c) <= 0x7E for c in params.label):
         raise CommandError("--label: at most {} printable ASCII characters".format(F.MAX_LABEL))
     cs = params.chunk_size
@@ -58,6 +72,44 @@ def _check(params):
         raise CommandError("--compress must be none or deflate")
     if params.target not in TARGETS:
         raise CommandError("--target must be firmware or app")
+
+
+def check_key_count(count):
+    if not count:
+        raise CommandError("no signing key: give -k KEY")
+    if count > F.MAX_SIGS:
+        raise CommandError("at most {} signing keys (-k)".format(F.MAX_SIGS))
+
+
+def check_output(out, force):
+    """Refuse an output directory that must not be written (outdir.check)."""
+    outdir.check(out, force)
+
+
+def check_image(image, target):
+    """Refuse an image file that cannot be what the user meant to sign."""
+    head = files.read(image, 512)
+    if not head:
+        raise CommandError("{} is empty: nothing to sign".format(image))
+    if not os.path.isfile(image):
+        raise CommandError("{} is not a regular file: its size must be known".format(image))
+    if target == "app" and head[257:262] != b"ustar":
+        # docs/FORMAT.md "App image": a ustar archive, magic at offset 257.
+        raise CommandError("{} is not a tar archive of the app (give the app's directory)".format(image))
+
+
+def read_root(path):
+    """The root document in file `path`, refused by name if it is not one."""
+    doc = files.read(path, F.MAX_DOC + 1)
+    try:
+        root_version(doc)
+    except BundleError as e:
+        raise CommandError("{} is not a root document: {}".format(path, e.reason)) from None
+    return doc
+
+
+def root_version(doc):
+    return F.root(doc, F.frame(doc, F.DOC_ROOT)).version
 
 
 def manifest_fields(params, image_size, image_sha, table_sha):
@@ -95,32 +147,17 @@ def entry(codec, stored, stored_sha, raw_sha):
 
 def _put(path, data):
     # Content-addressed: an existing file of that name already holds data.
-    if os.path.exists(path):
-        return
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
-
-
-def prepare_dir(out, force):
-    """Create `out`, or clear a previous bundle in it with --force."""
-    if os.path.isdir(out) and os.listdir(out):
-        if not force:
-            raise CommandError("{} is not empty (use --force to replace the bundle in it)".format(out))
-        for name in ("manifest", "table", "chunks", "roots"):
-            path = os.path.join(out, name)
-            if os.path.isdir(path):
-                shutil.rmtree(path)
-            elif os.path.exists(path):
-                os.remove(path)
-    os.makedirs(os.path.join(out, "chunks"), exist_ok=True)
-    os.makedirs(os.path.join(out, "table"), exist_ok=True)
+    if not os.path.exists(path):
+        with open(path, "wb") as f:
+            f.write(data)
 
 
 def _chunk(src, i, size, params, out, image_h):
     # Read, hash, maybe compress and store chunk i; return its table entry.
-    raw = src.read(params.chunk_size)
+    try:
+        raw = src.read(params.chunk_size)
+    except OSError as e:
+        raise CommandError("cannot read {}: {}".format(src.name, e.strerror)) from None
     if len(raw) != min(params.chunk_size, size - i * params.chunk_size):
         raise CommandError("the image changed while it was read")
     image_h.update(raw)
@@ -135,54 +172,67 @@ def _chunk(src, i, size, params, out, image_h):
     return entry(codec, stored, stored_sha, raw_sha)
 
 
-def write_bundle(image, out, params, signers, force=False, roots=(), progress=None):
-    """Write the bundle of the file `image` into directory `out`.
-
-    roots: root documents (bytes) to publish under roots/<version>.
-    Returns the manifest document as written.
-    """
-    _check(params)
-    if not signers:
-        raise CommandError("no signing key: give -k KEY")
+def _open_image(image):
     try:
         size = os.path.getsize(image)
         if size > F.MAX_IMAGE_SIZE:
             raise CommandError("{} is {} bytes, the format allows {}".format(image, size, F.MAX_IMAGE_SIZE))
-        src = open(image, "rb")
+        return size, open(image, "rb")
     except OSError as e:
-        raise CommandError("cannot read {}: {}".format(image, e.strerror))
-    prepare_dir(out, force)
+        raise CommandError("cannot read {}: {}".format(image, e.strerror)) from None
+
+
+def _write_chunks(src, size, params, out, progress):
+    """Write every chunk and the table into `out`; return (image SHA-256,
+    table SHA-256)."""
+    os.mkdir(os.path.join(out, "chunks"))
+    os.mkdir(os.path.join(out, "table"))
     count = (size + params.chunk_size - 1) // params.chunk_size
     image_h, table_h = hashlib.sha256(), hashlib.sha256()
-    table = tempfile.NamedTemporaryFile(dir=os.path.join(out, "table"), suffix=".tmp", delete=False)
-    try:
-        with src, table:
-            for i in range(count):
-                e = _chunk(src, i, size, params, out, image_h)
-                table.write(e)
-                table_h.update(e)
-                if progress:
-                    progress(i + 1, count)
-        table_sha = table_h.digest()
-        os.replace(table.name, os.path.join(out, "table", table_sha.hex()))
-    finally:
-        if os.path.exists(table.name):
-            os.remove(table.name)
+    partial = os.path.join(out, "table", "partial")
+    with open(partial, "wb") as table:
+        for i in range(count):
+            e = _chunk(src, i, size, params, out, image_h)
+            table.write(e)
+            table_h.update(e)
+            if progress:
+                progress(i + 1, count)
+    os.rename(partial, os.path.join(out, "table", table_h.hexdigest()))
+    return image_h.digest(), table_h.digest()
+
+
+def write_bundle(image, out, params, signers, force=False, roots=(), progress=None):
+    """Write the bundle of the file `image` into directory `out`.
+
+    Everything is checked before anything is written, and the bundle is
+    built beside `out` and swapped in when complete (outdir.staged): on any
+    failure `out` is as it was. With force, a bundle already in `out` is
+    replaced. roots: root documents (bytes) to publish under roots/<version>.
+    Returns the manifest document as written.
+    """
+    check(params)
+    check_key_count(len(signers))
+    versions = {}
     for doc in roots:
-        publish_root(out, doc)
-    signed = D.unsigned(F.DOC_MANIFEST, manifest_fields(params, size, image_h.digest(), table_sha))
-    doc = D.assemble(signed, D.sign(signed, [], signers))
-    # The device parser must accept what we wrote.
-    F.manifest(doc, F.frame(doc, F.DOC_MANIFEST))
-    _put_manifest(out, doc)
+        v = root_version(doc)
+        if v in versions:
+            raise CommandError("two --root documents have version {}".format(v))
+        versions[v] = doc
+    size, src = _open_image(image)
+    with src, outdir.staged(out, force) as tmp:
+        image_sha, table_sha = _write_chunks(src, size, params, tmp, progress)
+        for v, doc in versions.items():
+            os.makedirs(os.path.join(tmp, "roots"), exist_ok=True)
+            with open(os.path.join(tmp, "roots", str(v)), "wb") as f:
+                f.write(doc)
+        signed = D.unsigned(F.DOC_MANIFEST, manifest_fields(params, size, image_sha, table_sha))
+        doc = D.assemble(signed, D.sign(signed, [], signers))
+        # The device parser must accept what we wrote.
+        F.manifest(doc, F.frame(doc, F.DOC_MANIFEST))
+        # Last, so that a directory without a manifest is never a bundle.
+        with open(os.path.join(tmp, "manifest"), "wb") as f:
+            f.write(doc)
     return doc
-
-
-def publish_root(out, doc):
-    r = F.root(doc, F.frame(doc, F.DOC_ROOT))
-    os.makedirs(os.path.join(out, "roots"), exist_ok=True)
-    with open(os.path.join(out, "roots", str(r.version)), "wb") as f:
-        f.write(doc)
 
 
 def _put_manifest(out, doc):
