@@ -107,7 +107,7 @@ def test_existing_bundle_is_replaced_only_with_force(work):
     (["--chunk-size", "128"], "power of two"),
     (["--window-bits", "8"], "--window-bits"),
     (["--device-class", "has space"], "--device-class"),
-    (["--security-counter", "-1"], "does not fit"),
+    (["--security-counter", "-1"], "--security-counter must be 0 to 4294967295"),
     (["--expires", "next tuesday"], "bad time"),
 ])
 def test_invalid_sign_options_are_refused_with_a_message(work, bad, message):
