@@ -10,6 +10,7 @@ import tarfile
 import pytest
 
 from bundles import factory as f
+from mpota_host import devca
 
 U32 = "0 to 4294967295"
 BASE = ("--version", 7, "--security-counter", 3, "--device-class", "esp32")
@@ -163,6 +164,32 @@ def test_a_bundle_directory_holding_other_files_is_not_replaced(work):
     assert snapshot(work / "good") == before
 
 
+def test_re_signing_a_served_bundle_keeps_the_ca_its_devices_pin(work):
+    # `mpota serve good` keeps its development CA in good/.mpota-serve;
+    # losing it on --force would strand every device that pinned it.
+    devca.ensure(str(work / "good" / ".mpota-serve"))
+    state = snapshot(work / "good" / ".mpota-serve")
+    modes = {rel: os.stat(work / "good" / ".mpota-serve" / rel).st_mode for rel in state}
+    proc = sign(work, "-o", "good", "--force", "--version", 8)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("wrote good: 10000 bytes in 3 chunks, version 8,")
+    assert verifies(work) and leftovers(work) == []
+    assert snapshot(work / "good" / ".mpota-serve") == state
+    # The CA's private key stays private: only the bundle is made servable.
+    assert {rel: os.stat(work / "good" / ".mpota-serve" / rel).st_mode for rel in state} == modes
+    assert os.stat(work / "good" / ".mpota-serve" / "ca.key").st_mode & 0o077 == 0
+
+
+def test_a_serve_state_name_that_is_not_a_directory_blocks_replacing(work):
+    (work / "elsewhere").mkdir()
+    os.symlink(work / "elsewhere", work / "good" / ".mpota-serve")
+    before = snapshot(work / "good")
+    refused(sign(work, "-o", "good", "--force"),
+            "good holds files that are not part of a bundle (.mpota-serve): move them away "
+            "before replacing it")
+    assert snapshot(work / "good") == before
+
+
 def test_a_symlinked_output_is_not_turned_into_a_directory(work):
     os.symlink("good", work / "current")
     refused(sign(work, "-o", "current", "--force"), "current is a symbolic link: give the directory itself")
@@ -235,3 +262,4 @@ def test_help_of_sign_states_ranges_defaults_and_what_force_does():
     assert "repeat for several" in text.split("--root ROOT", 1)[1]
     force = text.split("--force", 2)[2]
     assert "deleted once the new one is complete" in force and "never replaced" in force
+    assert ".mpota-serve/) moves into the new one" in force

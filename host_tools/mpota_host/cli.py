@@ -192,7 +192,8 @@ def _parser():
                    help="publish this root document in the bundle (roots/<version>); repeat for several")
     c.add_argument("--force", action="store_true",
                    help="replace the bundle in BUNDLE_DIR: the old one is deleted once the new one "
-                        "is complete. A directory holding anything but a bundle (manifest, table/, "
+                        "is complete; the state directory of mpota serve (.mpota-serve/) moves into the "
+                        "new one. A directory holding anything else but a bundle (manifest, table/, "
                         "chunks/, roots/) is never replaced")
     c.add_argument("--progress", action="store_true", help="show progress even when stderr is not a terminal")
     c.set_defaults(run=cmd_sign)

@@ -5,6 +5,9 @@ was, and no half-written bundle or temporary directory behind.
 
 Replacing (--force) is allowed only for a directory that holds a bundle and
 nothing else, so a mistyped -o never deletes files that are not a bundle.
+The one exception is the state directory `mpota serve DIR` keeps in the
+bundle it serves (its development CA, which devices pin): it moves into the
+new bundle, so re-signing a served bundle keeps the server's certificates.
 """
 
 import contextlib
@@ -15,6 +18,8 @@ import tempfile
 from .errors import CommandError
 
 BUNDLE_PARTS = ("manifest", "table", "chunks", "roots")
+# mpota serve's default state directory: kept, not replaced.
+SERVE_STATE = ".mpota-serve"
 
 
 def check(out, force):
@@ -41,7 +46,8 @@ def check(out, force):
         raise CommandError("{} is not empty and holds no bundle".format(out))
     if not force:
         raise CommandError("{} holds a bundle (use --force to replace it)".format(out))
-    others = sorted(set(names) - set(BUNDLE_PARTS))
+    others = sorted(n for n in names if n not in BUNDLE_PARTS
+                    and not (n == SERVE_STATE and _real_dir(os.path.join(out, n))))
     if others:
         raise CommandError("{} holds files that are not part of a bundle ({}): move them away "
                            "before replacing it".format(out, ", ".join(others)))
@@ -94,6 +100,10 @@ def _unmake(made):
             pass
 
 
+def _real_dir(path):
+    return os.path.isdir(path) and not os.path.islink(path)
+
+
 def _servable(top):
     # A web server running as another user must be able to read the bundle,
     # whatever the umask (mkdtemp makes 0700 and the writer does not care).
@@ -106,6 +116,22 @@ def _servable(top):
 
 
 def _swap(tmp, target):
+    """Rename `tmp` to `target`, bringing mpota serve's state directory
+    over from the bundle it replaces."""
+    kept = os.path.join(target, SERVE_STATE)
+    carried = _real_dir(kept)
+    if carried:
+        # Into the new bundle first, so it is complete when it appears.
+        os.rename(kept, os.path.join(tmp, SERVE_STATE))
+    try:
+        _replace(tmp, target)
+    except OSError:
+        if carried:
+            os.rename(os.path.join(tmp, SERVE_STATE), kept)
+        raise
+
+
+def _replace(tmp, target):
     """Rename `tmp` to `target`; an existing bundle there is moved aside
     first and deleted only once the new one is in place."""
     if not os.path.isdir(target) or not os.listdir(target):

@@ -25,12 +25,12 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import devca
+from . import devca, outdir
 from .errors import CommandError
 from .faults import Fault
 
 STATUS_PATH = "/.mpota/status"
-STATE_DIRNAME = ".mpota-serve"
+STATE_DIRNAME = outdir.SERVE_STATE
 MAX_STATUS = 4096  # bytes of one status report
 _DISCARD_MAX = 64 * 1024  # an oversized report up to this is read before refusing it
 MAX_STATUS_LOG = 1 << 20  # status.log is moved to status.log.1 past this
