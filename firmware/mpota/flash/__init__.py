@@ -14,7 +14,8 @@ Implementations: nor.NorFile (a file-backed model of a NOR chip, for the
 unix port and the fault campaign), blockdev.BlockFlash (an esp32.Partition
 or rp2.Flash, through the extended block device protocol), and
 region.FileRegion (a plain file, where erasing is a no-op).
-Misuse raises FlashError; a real device's I/O failure is an OSError.
+Misuse raises FlashError; a real device's I/O failure is an OSError. The
+checks below are the NOR rules every model of a chip enforces.
 """
 
 
@@ -24,3 +25,37 @@ class FlashError(Exception):
     @property
     def reason(self):
         return self.args[0]
+
+
+def _pow2(n):
+    return n > 0 and not n & (n - 1)
+
+
+def check_geometry(size, sector_size, page_size, write_size):
+    if not (_pow2(sector_size) and _pow2(page_size) and _pow2(write_size)):
+        raise FlashError("align")
+    if size % sector_size or sector_size % page_size or page_size % write_size:
+        raise FlashError("align")
+
+
+def check_range(size, addr, n):
+    if addr < 0 or n < 0 or addr + n > size:
+        raise FlashError("range")
+
+
+def check_program(flash, addr, n):
+    """Whole write units, inside one page."""
+    check_range(flash.size, addr, n)
+    w = flash.write_size
+    if addr % w or n % w:
+        raise FlashError("align")
+    page = flash.page_size
+    if n > page or addr // page != (addr + n - 1) // page:
+        raise FlashError("align")
+
+
+def check_erase(flash, addr):
+    """The start of a sector."""
+    check_range(flash.size, addr, flash.sector_size)
+    if addr % flash.sector_size:
+        raise FlashError("align")

@@ -10,7 +10,7 @@ cut the chip stays dead, like a board without power: reopen the file to
 "reboot".
 """
 
-from . import FlashError
+from . import FlashError, check_erase, check_geometry, check_program, check_range
 
 try:
     from micropython import const
@@ -27,16 +27,9 @@ class PowerCut(Exception):
     """Power was cut before (or in the middle of) a flash operation."""
 
 
-def _pow2(n):
-    return n > 0 and not n & (n - 1)
-
-
 class NorFile:
     def __init__(self, path, size, sector_size=4096, page_size=256, write_size=1):
-        if not (_pow2(sector_size) and _pow2(page_size) and _pow2(write_size)):
-            raise FlashError("align")
-        if size % sector_size or sector_size % page_size or page_size % write_size:
-            raise FlashError("align")
+        check_geometry(size, sector_size, page_size, write_size)
         self.size = size
         self.sector_size = sector_size
         self.page_size = page_size
@@ -76,10 +69,6 @@ class NorFile:
         self.cut_at = n
         self.tear = tear
 
-    def _check(self, addr, n):
-        if addr < 0 or n < 0 or addr + n > self.size:
-            raise FlashError("range")
-
     def _op(self):
         # Count an operation; True if power goes at this one.
         if self.dead:
@@ -94,17 +83,13 @@ class NorFile:
     def read(self, addr, buf):
         if self.dead:
             raise PowerCut()
-        self._check(addr, len(buf))
+        check_range(self.size, addr, len(buf))
         self._f.seek(addr)
         self._f.readinto(buf)
 
     def program(self, addr, buf):
         n = len(buf)
-        self._check(addr, n)
-        if addr % self.write_size or n % self.write_size:
-            raise FlashError("align")
-        if n > self.page_size or addr // self.page_size != (addr + n - 1) // self.page_size:
-            raise FlashError("align")
+        check_program(self, addr, n)
         f = self._f
         old = self._old
         f.seek(addr)
@@ -126,9 +111,7 @@ class NorFile:
 
     def erase(self, addr):
         s = self.sector_size
-        self._check(addr, s)
-        if addr % s:
-            raise FlashError("align")
+        check_erase(self, addr)
         cut = self._op()
         self.erases += 1
         f = self._f

@@ -14,7 +14,7 @@ real chip. Memory a fresh emulator hands out reads 0x00, not erased:
 `mpota device provision` erases the whole chip first.
 """
 
-from . import FlashError
+from . import FlashError, check_erase, check_geometry, check_program, check_range
 
 try:
     from micropython import const
@@ -27,18 +27,11 @@ except ImportError:
 _ERASED = const(0xFF)
 
 
-def _pow2(n):
-    return n > 0 and not n & (n - 1)
-
-
 class RamFlash:
     def __init__(self, mem, size, sector_size=4096, page_size=256, write_size=1):
         """mem: the chip's address (an int, mapped with uctypes) or a
         buffer (a bytearray, for tests on any runtime)."""
-        if not (_pow2(sector_size) and _pow2(page_size) and _pow2(write_size)):
-            raise FlashError("align")
-        if size % sector_size or sector_size % page_size or page_size % write_size:
-            raise FlashError("align")
+        check_geometry(size, sector_size, page_size, write_size)
         if isinstance(mem, int):
             # By name: uctypes is MicroPython's, and only a MicroPython
             # board has RAM to spare at a fixed address (CircuitPython and
@@ -57,22 +50,14 @@ class RamFlash:
     def close(self):
         pass
 
-    def _check(self, addr, n):
-        if addr < 0 or n < 0 or addr + n > self.size:
-            raise FlashError("range")
-
     def read(self, addr, buf):
         n = len(buf)
-        self._check(addr, n)
+        check_range(self.size, addr, n)
         buf[:] = self.mem[addr:addr + n]
 
     def program(self, addr, buf):
         n = len(buf)
-        self._check(addr, n)
-        if addr % self.write_size or n % self.write_size:
-            raise FlashError("align")
-        if n > self.page_size or addr // self.page_size != (addr + n - 1) // self.page_size:
-            raise FlashError("align")
+        check_program(self, addr, n)
         m = self.mem
         for i in range(n):
             if buf[i] & ~m[addr + i] & 0xFF:
@@ -81,9 +66,7 @@ class RamFlash:
 
     def erase(self, addr):
         s = self.sector_size
-        self._check(addr, s)
-        if addr % s:
-            raise FlashError("align")
+        check_erase(self, addr)
         page = self.page_size
         for a in range(addr, addr + s, page):
             self.mem[a:a + page] = self._ff

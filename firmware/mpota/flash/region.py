@@ -5,7 +5,7 @@ state, the scratch area): addresses start at 0 and are checked against its
 size, so no caller can write outside what it owns.
 """
 
-from . import FlashError
+from . import FlashError, check_range
 
 
 class Region:
@@ -22,8 +22,7 @@ class Region:
         self.erased = flash.erased
 
     def _check(self, addr, n):
-        if addr < 0 or addr + n > self.size:
-            raise FlashError("range")
+        check_range(self.size, addr, n)
 
     def read(self, addr, buf):
         self._check(addr, len(buf))
@@ -75,8 +74,7 @@ class FileRegion:
             self._f = None
 
     def _check(self, addr, n):
-        if addr < 0 or addr + n > self.size:
-            raise FlashError("range")
+        check_range(self.size, addr, n)
 
     def read(self, addr, buf):
         self._check(addr, len(buf))
