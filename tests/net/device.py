@@ -18,13 +18,7 @@ PRELUDE = r'''
 import binascii, hashlib, json, time
 from mpota.source import SourceError
 from mpota.source.http import HttpSource
-try:
-    from time import ticks_diff, ticks_ms
-except ImportError:
-    def ticks_ms():
-        return int(time.monotonic() * 1000)
-    def ticks_diff(a, b):
-        return a - b
+from mpota.source.netconn import ticks_diff, ticks_ms
 
 def ca(path):
     with open(path, 'rb') as f:

@@ -18,18 +18,8 @@ from mpota.device import Device
 from mpota.errors import AgentError
 from mpota.source import SourceError
 from mpota.source.http import HttpSource
+from mpota.source.netconn import ticks_diff, ticks_ms
 from mpota.update.install import Install
-
-try:
-    from time import ticks_diff, ticks_ms
-except ImportError:
-    import time
-
-    def ticks_ms():
-        return int(time.monotonic() * 1000)
-
-    def ticks_diff(a, b):
-        return a - b
 
 
 def slot_sha(dev, i, n):
