@@ -37,11 +37,10 @@ def test_half_the_documented_heap_is_not_enough(setup):
 
 def test_whole_update_over_tls_fits_in_the_documented_heap(setup):
     dev, snapshot, bundles, script = setup
-    server, url, ca = heap_min.start_server(dev.parent)
+    server = heap_min.start_server(dev.parent)
     try:
-        assert kit.sim(dev, "set", "ca", ca).returncode == 0
+        assert kit.sim(dev, "set", "ca", server.ca_der).returncode == 0
         assert heap_min.probe(heap_min.targets.UNIX_BINARY, [kit.f.FIRMWARE], script, dev,
-                              snapshot, url + bundles["stored"].name, DOCUMENTED_HTTPS)
+                              snapshot, server.url + bundles["stored"].name, DOCUMENTED_HTTPS)
     finally:
-        server.terminate()
-        server.wait()
+        server.stop()

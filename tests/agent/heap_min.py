@@ -34,6 +34,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from agent import kit  # noqa: E402
 from bundles import factory as f  # noqa: E402
+from net.serveproc import Serve  # noqa: E402
 
 import targets  # noqa: E402
 
@@ -102,23 +103,9 @@ def prepare(work):
 
 
 def start_server(work):
-    """`mpota serve` on the bundles under work; returns (process, base URL, CA path)."""
-    mpota = targets.BUILD / "venv" / "bin" / "mpota"
-    proc = subprocess.Popen([str(mpota), "serve", str(work), "--port", "0", "--quiet",
-                             "--state", str(work / "server")],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = ca = None
-    for line in proc.stdout:
-        if line.startswith("serving "):
-            url = line.split(" at ", 1)[1].strip()
-        elif line.startswith("CA to pin on devices: "):
-            ca = line.split(": ", 1)[1].split(" ", 1)[0]
-        elif line.startswith("device status:"):
-            break
-    if not url or not ca:
-        proc.kill()
-        raise SystemExit("mpota serve did not start")
-    return proc, url, ca
+    """`mpota serve` on the bundles under work, started (net.serveproc.Serve:
+    .url is the base URL, .ca_der the CA to pin, .stop() ends it)."""
+    return Serve(work, "--state", str(work / "server")).start()
 
 
 def build_frozen():
@@ -148,10 +135,10 @@ def main():
     server = None
     try:
         dev, snapshot, bundles, script = prepare(work)
-        server, url, ca = start_server(work)
-        if kit.sim(dev, "set", "ca", ca).returncode:
+        server = start_server(work)
+        if kit.sim(dev, "set", "ca", server.ca_der).returncode:
             raise SystemExit("could not pin the CA on the device")
-        bundles["https"] = url + bundles["stored"].name
+        bundles["https"] = server.url + bundles["stored"].name
         ways = [("py", targets.UNIX_BINARY, [f.FIRMWARE]),
                 ("mpy", targets.UNIX_BINARY, [_mpy_tree(work / "mpy")])]
         if args.frozen:
@@ -164,8 +151,7 @@ def main():
             print("{:<8} {:>10} {:>10} {:>10}".format(name, *row), flush=True)
     finally:
         if server is not None:
-            server.terminate()
-            server.wait()
+            server.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 
