@@ -1,2 +1,5 @@
-# Frozen into our qemu boards. Nothing yet: the board only needs our C
-# modules, and the agent's package is added here when it exists.
+# Frozen into our qemu boards: nothing. They stand for a board with stock
+# firmware plus our C module, and get the agent the way such a board does,
+# as files (`mpota device install`, over mpremote's mount). The port's own
+# default manifest would need micropython-lib's unittest, which Debian's
+# trimmed source does not carry.
