@@ -170,3 +170,58 @@ emit("result", outcome(lambda: provision(dev, {root!r}, {v1!r}).outcome))
 """.format(base=str(tmp_path / "dev"), v2img=str(b["v2"]) + ".img", root=str(b["root"]),
            v1=str(b["v1"])), extra_path=[ESP32_STUB])
     assert r["result"] == {"refused": "hash-mismatch"}
+
+
+RP2_STUB = kit.MP.parent / "rp2stub"
+
+
+def test_rp2_raw_region_update_confirm_and_the_filesystem_below_it_untouched(
+        unix_target, tmp_path):
+    # Bank "flash" on a region of an RP2040's flash that the board's
+    # filesystem leaves free (rp2.Flash from 64 KB into the storage area,
+    # through a stand-in over the NOR model with 256-byte page programs).
+    b = _bundles(tmp_path)
+    r = kit.run(unix_target, """
+import hashlib, os, rp2
+from mpota import trial
+from mpota.source.local import LocalSource
+from mpota.update.install import Install
+base = {base!r}
+os.mkdir(base)
+rp2.configure(base + "/rp2-flash", 1 << 20)
+fs = rp2.Flash(start=0, len=65536)
+for blk in range(16):
+    fs.writeblocks(blk, bytes([blk]) * 4096)
+def fs_sha():
+    h = hashlib.sha256()
+    buf = bytearray(4096)
+    for blk in range(16):
+        fs.readblocks(blk, buf)
+        h.update(buf)
+    return h.digest()
+before = fs_sha()
+dev = device(base, bank="flash", target="app", device_class="board", slot_size=131072,
+             flash={{"rp2": 65536}})
+emit("geometry", [dev.flash.sector_size, dev.flash.write_size, dev.pad])
+provision(dev, {root!r}, {v1!r})
+emit("install", report(Install(dev, LocalSource({v2!r})).run()))
+b = trial.boot(dev)
+emit("boot", [b.slot, b.trial, b.version])
+emit("confirm", trial.confirm(dev))
+emit("state", state(dev))
+emit("fs", fs_sha() == before)
+emit("refused", [outcome(lambda: device(base, bank="flash", slot_size=131072,
+                                        flash={{"rp2": where}}) and "opened")
+                 for where in (1000, 1 << 20, (1 << 20) - 65536, 65536)])
+""".format(base=str(tmp_path / "dev"), **{k: str(v) for k, v in b.items()}),
+        extra_path=[RP2_STUB])
+    assert r["geometry"] == [4096, 256, 256]
+    assert r["install"]["outcome"] == "installed" and r["install"]["slot"] == 1
+    assert r["boot"] == [1, True, 2]
+    assert r["confirm"] is True
+    assert r["state"]["active"] == 1 and r["state"]["active_version"] == 2
+    assert r["state"]["min_counter"] == 2
+    assert r["fs"] is True
+    # Not sector-aligned; past the storage area; a region that does not
+    # fit; and, for contrast, the region in use.
+    assert r["refused"] == [{"refused": "config"}] * 3 + ["opened"]

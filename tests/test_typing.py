@@ -33,6 +33,7 @@ PYTHON = BUILD / "venv" / "bin" / "python"
 BOARD_SPECIFIC = {
     "mpota": "boot() resets through machine.reset, which the unix port lacks",
     "mpota.slots.esp32": "ESP32 OTA partitions: esp32 only",
+    "mpota.flash.rp2flash": "rp2.Flash: RP2040 only",
     "mpota.source.netconn": "socket and tls: not on the plain Pico",
 }
 # Not type-checked at all, with the reason.
@@ -59,8 +60,8 @@ MICROPYTHON = [m for m in _agent_modules() if m not in BOARD_SPECIFIC and m not 
 
 SETS = {
     "esp32": MICROPYTHON + ["mpota", "mpota.slots.esp32", "mpota.source.netconn"],
-    "rp2": MICROPYTHON + ["mpota"],
-    "rp2-pico-w": MICROPYTHON + ["mpota", "mpota.source.netconn"],
+    "rp2": MICROPYTHON + ["mpota", "mpota.flash.rp2flash"],
+    "rp2-pico-w": MICROPYTHON + ["mpota", "mpota.flash.rp2flash", "mpota.source.netconn"],
     "unix": MICROPYTHON + ["mpota.source.netconn"],
     # The agent less the bundle module that needs what CircuitPython lacks.
     "circuitpython": [m for m in MICROPYTHON if m != "mpota.bundle.inflate"],
@@ -80,6 +81,12 @@ def _stub_gaps():
     tls_c = BUILD / "micropython" / "extmod" / "modtls_mbedtls.c"
     if "MP_QSTR_verify_mode" in tls_c.read_text():
         gaps.append('"SSLContext" has no attribute "verify_mode"')
+    # rp2.Flash(start=, len=): the constructor's keyword arguments, which
+    # the stubs leave out.
+    flash_c = (BUILD / "micropython" / "ports" / "rp2" / "rp2_flash.c").read_text()
+    for kw in ("start", "len"):
+        if "{ MP_QSTR_" + kw + "," in flash_c.split("rp2_flash_make_new", 1)[1]:
+            gaps.append('Unexpected keyword argument "{}" for "Flash"'.format(kw))
     return gaps
 
 

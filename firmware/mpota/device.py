@@ -9,7 +9,9 @@ The configuration is a JSON object (a file, mpota.json by default):
                     port, file "flash"), "dir" (two directories, "dir"),
                     "esp32" (the OTA partitions; state files under "dir")
   flash             {"file", "sector", "page", "write"}: the chip model;
-                    {"ram": address, ...}: spare RAM as the chip (flash/ram.py)
+                    {"ram": address, ...}: spare RAM as the chip (flash/ram.py);
+                    {"rp2": start}: a raw region of an RP2040's flash, from
+                    start bytes into its storage area (flash/rp2flash.py)
   slot_size         bytes per slot; table_size, chunk_area: scratch bytes
   source            a bundle directory, or an https:// (http://) URL
   ca, allow_http    the pinned CA file for https; plain http only if true
@@ -102,6 +104,11 @@ class Device:
             from .flash.ram import RamFlash
 
             return RamFlash(geo["ram"], total, sector, page, write)
+        if "rp2" in geo:
+            # A raw region of an RP2040's flash (flash/rp2flash.py).
+            from .flash import rp2flash
+
+            return rp2flash.region(geo["rp2"], total, sector)
         from .flash.nor import NorFile
 
         return NorFile(self.path(geo.get("file", "flash")), total, sector, page, write)

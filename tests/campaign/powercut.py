@@ -28,7 +28,7 @@ from mpota_host import apppack
 from .result import Family
 
 HERE = Path(__file__).resolve().parent
-PATH = [f.FIRMWARE, kit.MP, HERE / "mp", kit.MP.parent / "esp32stub"]
+PATH = [f.FIRMWARE, kit.MP, HERE / "mp", kit.MP.parent / "esp32stub", kit.MP.parent / "rp2stub"]
 KB = 1024
 
 # name: bank, flash geometry (sector, page, write unit), chunk size,
@@ -58,6 +58,12 @@ SETUPS = {
     "esp32-no-rollback": dict(bank="esp32", sector=4 * KB, page=256, write=1, chunk=4 * KB,
                               compress="none", shared=8 * KB, own=16 * KB, slot=64 * KB,
                               rollback=False),
+    # A raw region of an RP2040's flash through rp2.Flash (stand-in over
+    # the NOR model): 16 KB into the storage area, below it the board's
+    # filesystem; whole-page programs.
+    "rp2-region": dict(bank="flash", sector=4 * KB, page=256, write=256, chunk=4 * KB,
+                       compress="none", shared=12 * KB, own=16 * KB, slot=48 * KB,
+                       rp2=16 * KB, storage=272 * KB),
     # App directories on a filesystem: image files, state files and the
     # unpacked app are the operations.
     "app-dir": dict(bank="dir", sector=4 * KB, page=4 * KB, write=1, chunk=1 * KB,
@@ -67,7 +73,7 @@ CYCLES = ("good", "bad")
 # The bounded sample of `make test`: every STRIDE-th operation (strides
 # that do not divide the counts, so the sample walks through every kind).
 SAMPLE = {"nor-4k": 7, "nor-4k-pages": 13, "nor-64k": 37, "mcu-2k-w16": 5, "esp32": 7,
-          "esp32-no-rollback": 9, "app-dir": 3}
+          "esp32-no-rollback": 9, "rp2-region": 11, "app-dir": 3}
 
 
 def _noise(seed, n):
@@ -117,9 +123,12 @@ def _spec(work, name, setup, cycle, stride, sabotage=None):
               "now": 1800000000}
     if setup["bank"] == "esp32":
         config["dir"] = "."
+    if "rp2" in setup:
+        config["flash"] = {"rp2": setup["rp2"], "sector": setup["sector"]}
     return {"base": str(work / "dev"), "config": config, "root": str(kit.root(work)),
             "old": old, "new": new, "cycle": cycle, "per_unit": unit // setup["chunk"],
             "part_size": setup["slot"], "rollback": setup.get("rollback", True), "stride": stride,
+            "rp2_storage": setup.get("storage"),
             "tears": [False, True], "name": name, "sabotage": sabotage}
 
 

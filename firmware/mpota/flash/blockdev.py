@@ -4,8 +4,12 @@ esp32.Partition and rp2.Flash both take readblocks(block, buf, offset),
 writeblocks(block, buf, offset) (programs without erasing) and
 ioctl(6, block) (erases one block); ioctl(4) and ioctl(5) give the block
 count and size. RP2040 programs whole 256-byte pages (write_size 256);
-ESP32 partitions take any length.
+ESP32 partitions take any length. The drivers split a program at page
+boundaries themselves, so only the range and the write unit are checked
+here: a misaligned program on a real chip corrupts it rather than failing.
 """
+
+from . import check_erase, check_geometry, check_range, check_write
 
 try:
     from micropython import const
@@ -29,14 +33,21 @@ class BlockFlash:
         self.page_size = page_size or bs
         self.write_size = write_size
         self.erased = 0xFF
+        check_geometry(self.size, bs, self.page_size, write_size)
+
+    def close(self):
+        pass
 
     def read(self, addr, buf):
+        check_range(self.size, addr, len(buf))
         bs = self.sector_size
         self.bdev.readblocks(addr // bs, buf, addr % bs)
 
     def program(self, addr, buf):
+        check_write(self, addr, len(buf))
         bs = self.sector_size
         self.bdev.writeblocks(addr // bs, buf, addr % bs)
 
     def erase(self, addr):
+        check_erase(self, addr)
         self.bdev.ioctl(_IOCTL_BLOCK_ERASE, addr // self.sector_size)

@@ -1,6 +1,7 @@
 # The power-cut sweep, device side: run under build/unix/micropython with
 # firmware/, tests/agent/mp (agentkit), tests/campaign/mp and, for the
-# ESP32 bank, tests/agent/esp32stub on MICROPYPATH.
+# ESP32 bank and the RP2040 region, tests/agent/esp32stub and
+# tests/agent/rp2stub on MICROPYPATH.
 #
 # sweep(spec) provisions a device once and keeps its files as the pristine
 # copy. One run of the cycle with the power on counts its operations; then,
@@ -236,6 +237,11 @@ class Rig:
             import esp32
 
             self.esp32 = esp32
+        self.rp2 = None
+        if spec.get("rp2_storage"):
+            import rp2
+
+            self.rp2 = rp2
         self.dev = None
         self.images = {}
         for which in ("old", "new"):
@@ -246,6 +252,8 @@ class Rig:
         """Open the device as a board does at reset (flash chip, state)."""
         if self.esp32:
             self.esp32.configure(self.base, self.spec["part_size"])
+        if self.rp2:
+            self.rp2.configure(self.base + "/rp2-flash", self.spec["rp2_storage"])
         self.dev = Device(self.spec["config"], self.base)
         return self.dev
 
@@ -259,6 +267,8 @@ class Rig:
             self.dev = None
         if self.esp32:
             self.esp32._BASE[2].close()
+        if self.rp2:
+            self.rp2.close()
 
     def reboot(self):
         """Reset: the bootloader (if any) picks a partition, boot() runs.
