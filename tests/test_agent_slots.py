@@ -1,10 +1,12 @@
 """Every kind of slot behind the same agent: two app directories (any
-board with a filesystem, CircuitPython included) and the ESP32's OTA
-partitions (through a stand-in esp32.Partition on the flash model)."""
+board with a filesystem, CircuitPython included), the ESP32's OTA
+partitions and a raw region of an RP2040's flash (through stand-in
+esp32.Partition and rp2.Flash on the flash model)."""
 
 from agent import kit
 
 ESP32_STUB = kit.MP.parent / "esp32stub"
+RP2_STUB = kit.MP.parent / "rp2stub"
 
 
 def _bundles(tmp_path):
@@ -170,9 +172,6 @@ emit("result", outcome(lambda: provision(dev, {root!r}, {v1!r}).outcome))
 """.format(base=str(tmp_path / "dev"), v2img=str(b["v2"]) + ".img", root=str(b["root"]),
            v1=str(b["v1"])), extra_path=[ESP32_STUB])
     assert r["result"] == {"refused": "hash-mismatch"}
-
-
-RP2_STUB = kit.MP.parent / "rp2stub"
 
 
 def test_rp2_raw_region_update_confirm_and_the_filesystem_below_it_untouched(
