@@ -1,19 +1,21 @@
-"""A whole update fits in the heap docs/AGENT.md gives for the unix port
-(agent loaded from its .py sources), with stored and with deflated
-chunks, and over HTTPS with TLS included; and the limit is real: half of
-it is not enough."""
+"""A whole update fits in the heap docs/AGENT.md gives for the unix port:
+stored chunks with the agent loaded from its .py sources, deflated chunks
+with it as .mpy, and over HTTPS with TLS included; and the limit is real:
+half of it is not enough."""
 
 import pytest
 
 from agent import heap_min, kit
 
-# docs/AGENT.md, "Install": measured 86,971 bytes (stored) and 97,426
-# (deflated) with the agent loaded from sources (tests/agent/heap_min.py);
-# the figure documented for that case, with room for fragmentation that
-# moves with paths and code layout.
+# docs/AGENT.md, "Install": measured 87,736 bytes (stored chunks, the agent
+# loaded from its sources) and 105,331 (deflated chunks, the agent as .mpy)
+# with tests/agent/heap_min.py; the figures documented for those cases,
+# with room for fragmentation that moves with paths and code layout. From
+# sources, deflated chunks have no smallest heap (AGENT.md says why).
 DOCUMENTED = 112 * 1024
+DOCUMENTED_MPY = 116 * 1024
 # The same over HTTPS from `mpota serve` with its CA pinned: measured
-# 238,951 bytes (a 40 KB TLS context of them), documented with room.
+# 244,561 bytes (a 40 KB TLS context of them), documented with room.
 DOCUMENTED_HTTPS = 256 * 1024
 
 
@@ -22,11 +24,17 @@ def setup(unix_target, tmp_path_factory):
     return heap_min.prepare(tmp_path_factory.mktemp("heap"))
 
 
-@pytest.mark.parametrize("kind", ["stored", "deflated"])
-def test_whole_update_fits_in_the_documented_heap(setup, kind):
+def test_whole_update_fits_in_the_documented_heap(setup):
     dev, snapshot, bundles, script = setup
     assert heap_min.probe(heap_min.targets.UNIX_BINARY, [kit.f.FIRMWARE], script, dev,
-                          snapshot, bundles[kind], DOCUMENTED)
+                          snapshot, bundles["stored"], DOCUMENTED)
+
+
+def test_whole_update_of_deflated_chunks_fits_in_the_documented_heap(setup):
+    dev, snapshot, bundles, script = setup
+    mpy = heap_min.mpy_tree(dev.parent / "mpy")
+    assert heap_min.probe(heap_min.targets.UNIX_BINARY, [mpy], script, dev,
+                          snapshot, bundles["deflated"], DOCUMENTED_MPY)
 
 
 def test_half_the_documented_heap_is_not_enough(setup):

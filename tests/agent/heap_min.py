@@ -47,7 +47,7 @@ print(Install(dev, dev.source(sys.argv[2])).run().outcome)
 """
 
 
-def _mpy_tree(out):
+def mpy_tree(out):
     cross = targets.BUILD / "mpy-cross" / "mpy-cross"
     for src in (f.FIRMWARE / "mpota").rglob("*.py"):
         rel = src.relative_to(f.FIRMWARE)
@@ -140,7 +140,7 @@ def main():
             raise SystemExit("could not pin the CA on the device")
         bundles["https"] = server.url + bundles["stored"].name
         ways = [("py", targets.UNIX_BINARY, [f.FIRMWARE]),
-                ("mpy", targets.UNIX_BINARY, [_mpy_tree(work / "mpy")])]
+                ("mpy", targets.UNIX_BINARY, [mpy_tree(work / "mpy")])]
         if args.frozen:
             ways.append(("frozen", Path(args.frozen), []))
         print("smallest -X heapsize for a whole update (unix port, 64-bit), bytes")

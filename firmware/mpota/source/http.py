@@ -46,15 +46,17 @@ class HttpSource:
 
     ca: the pinned CA certificate (DER or PEM bytes), required for https.
     allow_http: plain http is refused (SourceError('tls')) unless True.
-    connect_timeout: seconds for the TCP connect and the TLS handshake.
-    read_timeout: seconds any read may wait for data; also the time a
-      whole response head may take.
+    connect_timeout: seconds for the TCP connect, and for the whole TLS
+      handshake.
+    read_timeout: seconds for sending a whole request and for receiving a
+      whole response head; seconds any read of a body may wait for data.
     retries, backoff, max_backoff: retries after a connect failure, a
       timeout, a connection closed before the head, or a 502/503/504;
       waits backoff * 2**i seconds (at most max_backoff), half of it random.
     min_rate: bytes per second a body must average over each read_timeout
       window (0: no floor), so a server trickling bytes cannot hold the
-      agent for ever.
+      agent for ever; bytes skipped or drained before a body are held to
+      it as a whole.
     """
 
     def __init__(self, base_url, ca=None, allow_http=False, connect_timeout=10,
@@ -137,7 +139,7 @@ class HttpSource:
                 raise _failed(conn, "bad-response")
             if offset:
                 try:
-                    discard(conn.stream, self._head, offset)
+                    discard(conn, self._head, offset, self._read_ms, self._win_min)
                 except SourceError:
                     conn.close()
                     raise
@@ -164,7 +166,7 @@ class HttpSource:
             conn.close()
             return
         try:
-            discard(conn.stream, self._head, n)
+            discard(conn, self._head, n, self._read_ms, self._win_min)
         except SourceError:
             conn.close()
             return
@@ -246,13 +248,10 @@ class HttpSource:
             conn = netconn.connect(host, port, self._ctx, self._connect_ms, self._read_ms)
             conn.key = (host, port)
         try:
-            try:
-                conn.write(self._request(host, port, path, offset, data))
-                if data:
-                    conn.write(data)
-            except OSError as e:
-                raise SourceError("timeout" if netconn.timed_out(e) else "closed")
-            n = read_head(conn.stream, self._head, self._small, self._read_ms)
+            conn.send(self._request(host, port, path, offset, data))
+            if data:
+                conn.send(data)
+            n = read_head(conn, self._head, self._small, self._read_ms)
             reason = parse_head(self._head, n, self._h)
             if reason:
                 raise SourceError(reason)

@@ -8,26 +8,21 @@ in Body.readinto (the agent's chunk loop runs with the heap locked).
 from . import SourceError, netconn
 
 
-def read_head(stream, b, small, read_ms):
+def read_head(conn, b, small, read_ms):
     """Read a response head into b and return its length; it ends in
     CR LF CR LF. The whole head must come within read_ms."""
     # Not one byte further than the empty line, so b never holds body
     # bytes: while the last k bytes read match the first k of CR LF CR LF,
-    # the head cannot end within the next 4 - k bytes, so asking for exactly
-    # that many cannot overshoot.
-    deadline = netconn.ticks_add(netconn.ticks_ms(), read_ms)
+    # the head cannot end within the next 4 - k bytes, so asking for at
+    # most that many cannot overshoot.
+    deadline = conn.deadline(read_ms)
     n = 0
     k = 0
     while k < 4:
         want = 4 - k
         if n + want > len(b):
             raise SourceError("too-large")
-        if netconn.ticks_diff(deadline, netconn.ticks_ms()) <= 0:
-            raise SourceError("timeout")
-        try:
-            got = stream.readinto(small, want)
-        except OSError as e:
-            raise SourceError(_broken(e))
+        got = conn.read_some(small, want, deadline)
         if not got:
             raise SourceError("closed")
         for i in range(got):
@@ -43,21 +38,16 @@ def read_head(stream, b, small, read_ms):
     return n
 
 
-def discard(stream, buf, count):
-    """Read and drop `count` bytes, using buf."""
+def discard(conn, buf, count, read_ms, win_min):
+    """Read and drop `count` bytes, using buf, held to the body's rate
+    floor as a whole: win_min bytes per read_ms, and read_ms at least."""
+    deadline = conn.deadline(read_ms * (1 + (count // win_min if win_min > 0 else count)))
     while count:
         n = count if count < len(buf) else len(buf)
-        try:
-            got = stream.readinto(buf, n)
-        except OSError as e:
-            raise SourceError(_broken(e))
-        if got != n:
+        got = conn.read_some(buf, n, deadline)
+        if not got:
             raise SourceError("closed")
-        count -= n
-
-
-def _broken(exc):
-    return "timeout" if netconn.timed_out(exc) else "closed"
+        count -= got
 
 
 class Body:
@@ -77,6 +67,8 @@ class Body:
         self._small = small
         self._win_start = netconn.ticks_ms()
         self._win_bytes = 0
+        if conn is not None:
+            conn.blocking()
 
     def readinto(self, buf):
         left = self._left
@@ -104,7 +96,7 @@ class Body:
         try:
             got = conn.stream.readinto(buf, n)
         except OSError as e:
-            raise self._fail(_broken(e))
+            raise self._fail(netconn.lost(e))
         if got != n:
             raise self._fail("closed")  # the stream ended before Content-Length
         self._left = left - n

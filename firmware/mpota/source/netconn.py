@@ -1,13 +1,25 @@
 """One TCP connection, optionally inside TLS with a pinned CA, for HttpSource.
 
+A response is read in two modes. Until its body starts (the TLS handshake,
+the request, the head, bytes skipped or drained) the socket does not block
+and every step waits with poll() against one deadline, so a peer that
+trickles bytes just inside a socket timeout cannot stretch it: a socket
+timeout bounds each receive, not the step, and MicroPython's TLS layer
+waits for a whole record (up to 16 KB) behind one read. The body is then
+read blocking, with the read timeout on the socket: MicroPython's
+`readinto(buf, n)` fills exactly n bytes without allocating, which the
+agent's heap-locked chunk loop needs, and Body holds the data to a rate
+floor between reads.
+
 The two runtimes differ in what a socket offers, so this file hides them:
-MicroPython sockets and TLS streams have `readinto(buf, n)`, which fills
-exactly n bytes (or stops at the end of the stream) without allocating;
-CPython sockets have `recv_into`, which may return fewer, so a small wrapper
-loops. Either way `readinto(buf, n)` below returns n bytes, fewer only at
-end of stream, and raises OSError on a timeout or a broken connection.
+MicroPython sockets and TLS streams have `readinto(buf, n)`; CPython
+sockets have `recv_into`, which may return fewer, so a small wrapper
+loops. Either way `readinto(buf, n)` returns n bytes, fewer only at end of
+stream or when a non-blocking socket has no more for now (None if none),
+and raises OSError on a timeout or a broken connection.
 """
 
+import select
 import socket
 
 from . import SourceError
@@ -84,7 +96,8 @@ def connect(host, port, ctx, connect_ms, read_ms):
     """Open a connection to host:port (TLS when ctx is given).
 
     Every address the name resolves to is tried in turn. connect_ms bounds
-    the TCP connect and the TLS handshake, read_ms every later read.
+    the TCP connect and, as one deadline, the TLS handshake (on MicroPython
+    it runs within the first send()); read_ms every later step.
     Raises SourceError('connect' | 'timeout' | 'tls')."""
     try:
         infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
@@ -108,29 +121,40 @@ def connect(host, port, ctx, connect_ms, read_ms):
     if raw is None:
         raise SourceError(reason)
     stream = raw
+    shaking = False
     if ctx is not None:
+        # MicroPython's blocking handshake has no deadline (each receive
+        # gets the socket timeout): make it progress in send(), polled.
+        # CPython's has one (the socket timeout covers the whole call).
+        shaking = hasattr(raw, "readinto")
+        if shaking:
+            raw.settimeout(0)
         try:
-            stream = ctx.wrap_socket(raw, server_hostname=host)
+            if shaking:
+                stream = ctx.wrap_socket(raw, server_hostname=host, do_handshake_on_connect=False)
+            else:
+                stream = ctx.wrap_socket(raw, server_hostname=host)
         except (OSError, ValueError) as e:
             # A refused certificate is a ValueError on MicroPython and an
             # ssl.SSLError (an OSError) on CPython; mbedtls codes are < 0.
             raw.close()
             raise SourceError("timeout" if timed_out(e) else "tls")
-    conn = Conn(raw, stream, read_ms)
-    conn.timer.settimeout(conn.timeout)
-    return conn
+    return Conn(raw, stream, read_ms, connect_ms if shaking else 0)
 
 
 class Conn:
     """A connected stream. `key` is set by the owner for reuse."""
 
-    def __init__(self, raw, stream, read_ms):
+    def __init__(self, raw, stream, read_ms, handshake_ms=0):
         self.raw = raw
+        self.read_ms = read_ms
         # Made once: state() runs at the end of every body, where the agent
         # may hold the heap locked, and a float is an allocation.
         self.timeout = read_ms / 1000
         self.probe = bytearray(1)
         self.key = None
+        # A TLS handshake still to run in the first send(), within this.
+        self.handshake_ms = handshake_ms
         if hasattr(stream, "readinto"):
             # MicroPython: readinto(buf, n) fills n; the TLS stream has no
             # settimeout, the socket under it carries the timeout.
@@ -140,12 +164,73 @@ class Conn:
             # CPython: wrap_socket detached `raw`; the SSLSocket owns the fd.
             self.stream = _Filler(stream)
             self.timer = stream
+        # MicroPython polls the TLS stream (it knows what it has buffered
+        # and which way its handshake waits); CPython the socket.
+        self._poll = select.poll()
+        self._pollee = stream
+        self._poll.register(stream, select.POLLIN)
+        self.timer.settimeout(0)
+        self._blocking = False
+
+    # Polled steps: one deadline each, whatever the peer's pace.
+
+    def deadline(self, ms):
+        return ticks_add(ticks_ms(), ms)
+
+    def send(self, data):
+        """Write all of data within read_ms (the handshake first, within
+        its own time, if it has not run). Raises SourceError."""
+        self._nonblocking()
+        shaking = self.handshake_ms > 0
+        deadline = self.deadline(self.handshake_ms if shaking else self.read_ms)
+        view = memoryview(data)
+        done = 0
+        while done < len(view):
+            try:
+                got = self.stream.write(view[done:])
+            except (OSError, ValueError) as e:
+                # During the handshake: a certificate refused (ValueError on
+                # MicroPython), an mbedtls error, or the peer gone.
+                raise SourceError("tls" if shaking else lost(e))
+            if got:
+                done += got
+            else:
+                self._wait(select.POLLOUT, deadline)
+        self.handshake_ms = 0
+
+    def read_some(self, buf, n, deadline):
+        """Read 1 to n bytes into buf by deadline; 0 at the end of the
+        stream. Raises SourceError('timeout' | 'closed')."""
+        self._nonblocking()
+        while True:
+            try:
+                got = self.stream.readinto(buf, n)
+            except OSError as e:
+                raise SourceError(lost(e))
+            if got is not None:
+                return got
+            self._wait(select.POLLIN, deadline)
+
+    def _wait(self, event, deadline):
+        left = ticks_diff(deadline, ticks_ms())
+        if left <= 0:
+            raise SourceError("timeout")
+        self._poll.modify(self._pollee, event)
+        self._poll.poll(left)
+
+    def _nonblocking(self):
+        if self._blocking:
+            self.timer.settimeout(0)
+            self._blocking = False
+
+    def blocking(self):
+        """Blocking reads with the read timeout, for a body (see the top)."""
+        if not self._blocking:
+            self.timer.settimeout(self.timeout)
+            self._blocking = True
 
     def readinto(self, buf, n):
         return self.stream.readinto(buf, n)
-
-    def write(self, data):
-        self.stream.write(data)
 
     def state(self):
         """IDLE if nothing waits to be read and the peer is still there (the
@@ -160,6 +245,7 @@ class Conn:
             self.timer.settimeout(self.timeout)
         except OSError:
             return GONE
+        self._blocking = True
         if got is None:  # it would block: nothing is waiting
             return IDLE
         return EXTRA if got else GONE
@@ -174,6 +260,11 @@ class Conn:
             self.raw.close()
 
 
+def lost(exc):
+    """The reason code of an OSError from a read or write."""
+    return "timeout" if timed_out(exc) else "closed"
+
+
 class _Filler:
     """CPython sockets: readinto(buf, n) that fills n like MicroPython's."""
 
@@ -181,7 +272,7 @@ class _Filler:
         import ssl
 
         self.sock = sock
-        self.would_block = (BlockingIOError, ssl.SSLWantReadError)
+        self.would_block = (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
 
     def readinto(self, buf, n):
         view = memoryview(buf)
@@ -199,7 +290,11 @@ class _Filler:
         return done
 
     def write(self, data):
-        self.sock.sendall(data)
+        """Like MicroPython's: the bytes sent, None if none could be now."""
+        try:
+            return self.sock.send(data)
+        except self.would_block:
+            return None
 
     def close(self):
         self.sock.close()

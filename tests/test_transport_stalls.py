@@ -1,0 +1,154 @@
+"""A peer that sends just enough, just in time, to keep each receive inside
+its socket timeout must not hold the device's HTTP client for longer than
+the step's own time: the TLS handshake (connect_timeout), a response head
+(read_timeout), bytes skipped to a resume offset or drained from a refused
+answer (the rate floor). The danger is real on MicroPython: its timeouts
+bound each receive, and its TLS layer returns nothing before a whole record
+(up to 16 KB) has arrived, so a trickled record once held one read for
+hours. Each case trickles a byte every 0.3-0.4 s against half-second
+limits; a few seconds is the bound asserted, where the trickle lasts 10 s
+or more."""
+
+import socket
+import ssl
+import threading
+
+import pytest
+
+from mpota_host import devca
+from net import device
+from net.rawserver import RawServer, response
+
+BODY = bytes(range(256)) * 20
+FAST = "connect_timeout=0.5, read_timeout=0.5, min_rate=128, retries=0"
+BOUND_MS = 3000
+
+
+def _listener():
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(4)
+    return sock
+
+
+def _in_thread(fn):
+    stop = threading.Event()
+    threading.Thread(target=fn, args=(stop,), daemon=True).start()
+    return stop
+
+
+def _trickle(conn, data, gap, stop):
+    for i in range(len(data)):
+        if stop.wait(gap):
+            return
+        try:
+            conn.sendall(data[i:i + 1])
+        except OSError:
+            return
+
+
+def _on(runtime, unix_target, code):
+    if runtime == "cpython":
+        return device.one(device.run_cpython(code, timeout=60))
+    return device.one(device.run(unix_target, code, timeout=60))
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    return devca.ensure(str(tmp_path_factory.mktemp("stall-ca")))[0]
+
+
+@pytest.mark.parametrize("runtime", ["micropython", "cpython"])
+def test_a_handshake_trickled_inside_the_socket_timeout_ends_at_connect_timeout(
+        unix_target, certs, runtime):
+    # No certificate needed for this: a handshake record header announcing
+    # 30 bytes, then one byte every 0.4 s (12 s in all).
+    sock = _listener()
+
+    def serve(stop):
+        conn, _ = sock.accept()
+        conn.recv(4096)  # the ClientHello
+        conn.sendall(bytes([0x16, 3, 3, 0, 30]))
+        _trickle(conn, bytes(30), 0.4, stop)
+        conn.close()
+
+    stop = _in_thread(serve)
+    try:
+        r = _on(runtime, unix_target, "src = HttpSource('https://localhost:{}/b/', ca=ca({!r}), {})\n"
+                "report('x', read_all, src, 'f')\n".format(sock.getsockname()[1], certs.ca_pem, FAST))
+    finally:
+        stop.set()
+        sock.close()
+    assert r["error"] == "timeout" and r["ms"] < BOUND_MS, r
+
+
+def _tls_server(certs, answer, gap):
+    """A TLS server (the pinned CA's certificate) whose answer to the first
+    request leaves as one TLS record, trickled a byte at a time."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(certs.cert, certs.key)
+    sock = _listener()
+
+    def serve(stop):
+        conn, _ = sock.accept()
+        inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = ctx.wrap_bio(inc, out, server_side=True)
+        request = b""
+        while b"\r\n\r\n" not in request:
+            try:
+                if tls.pending() or inc.pending:
+                    request += tls.read(4096)
+                    continue
+                tls.do_handshake()
+                request += tls.read(4096)
+            except ssl.SSLWantReadError:
+                conn.sendall(out.read())
+                data = conn.recv(4096)
+                if not data:
+                    return
+                inc.write(data)
+        conn.sendall(out.read())
+        tls.write(answer)
+        _trickle(conn, out.read(), gap, stop)
+        conn.close()
+
+    return sock, _in_thread(serve)
+
+
+@pytest.mark.parametrize("runtime", ["micropython", "cpython"])
+def test_a_response_head_trickled_inside_one_tls_record_ends_at_read_timeout(
+        unix_target, certs, runtime):
+    sock, stop = _tls_server(certs, response(200, [("Content-Length", 20)], b"y" * 20), 0.3)
+    try:
+        r = _on(runtime, unix_target, "src = HttpSource('https://localhost:{}/b/', ca=ca({!r}), {})\n"
+                "report('x', read_all, src, 'f', 0, 1)\n".format(sock.getsockname()[1], certs.ca_pem, FAST))
+    finally:
+        stop.set()
+        sock.close()
+    assert r["error"] == "timeout" and r["ms"] < BOUND_MS, r
+
+
+def _trickled_answer(status, length, gap):
+    def script(server, conn, head, n):
+        conn.sendall(response(status, [("Content-Length", length)]))
+        _trickle(conn, BODY[:length], gap, server.closing)
+        return False
+    return script
+
+
+def test_bytes_skipped_to_a_resume_offset_are_held_to_the_rate_floor(unix_target):
+    # A 200 answer to a Range request: the first 40 bytes are read and
+    # dropped, trickled at about 3 bytes per second (13 s for the 40).
+    with RawServer(_trickled_answer(200, len(BODY), 0.3)) as srv:
+        r = device.one(device.run(unix_target, "src = HttpSource({!r}, allow_http=True, {})\n"
+                                  "report('x', read_all, src, 'f', 40)\n".format(srv.url("/b/"), FAST)))
+    assert r["error"] == "timeout" and r["ms"] < BOUND_MS, r
+
+
+def test_a_refused_body_drained_at_a_trickle_does_not_hold_the_answer(unix_target):
+    # A 404 whose 40-byte body is read off to keep the connection.
+    with RawServer(_trickled_answer(404, 40, 0.3)) as srv:
+        r = device.one(device.run(unix_target, "src = HttpSource({!r}, allow_http=True, {})\n"
+                                  "report('x', read_all, src, 'f')\n".format(srv.url("/b/"), FAST)))
+    assert r["error"] == "not-found" and r["ms"] < BOUND_MS, r
