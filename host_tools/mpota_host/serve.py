@@ -324,18 +324,18 @@ def run(args):
     print("mpota serve: stopped")
 
 
-class _Stop(Exception):
-    pass
-
-
 def _serve_until_signal(server):
     def stop(signum, frame):
-        raise _Stop()
+        # Ask the loop to end rather than raise here: the signal may land
+        # inside a request's processing, whose `except Exception` would
+        # take the exception for a failed request and serve on.
+        # shutdown() waits for the loop, so it must not run on this thread.
+        threading.Thread(target=server.shutdown, daemon=True).start()
 
     old = signal.signal(signal.SIGTERM, stop)
     try:
         server.serve_forever(poll_interval=0.2)
-    except (_Stop, KeyboardInterrupt):
+    except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGTERM, old)
