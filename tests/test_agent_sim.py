@@ -94,3 +94,58 @@ def test_reprovisioning_needs_force_and_then_the_old_root_and_counters_do_not_co
     # The new root is the one in force: a bundle signed by the old update
     # key A alone is no longer trusted.
     assert _refused(kit.sim(dev, "install", "--source", r["v2"])) == "sim: refused: unknown-key"
+
+
+def test_a_refused_provision_leaves_nothing_half_made_and_can_be_run_again(tmp_path, release):
+    r = release
+    dev = tmp_path / "dev"
+    provision = ("provision", "--root", r["root"], "--bundle", r["v1"], "--backoff-ms", "0")
+    assert _refused(kit.sim(dev, *provision, "--device-class", "other")) == \
+        "sim: refused: wrong-device-class"
+    assert sorted(p.name for p in dev.iterdir()) == []
+    assert _refused(kit.sim(dev, "status")) == "sim: not done: not-provisioned"
+    assert "provisioned with version 1" in _ok(kit.sim(dev, *provision, "--device-class", "sim"))
+
+
+@pytest.mark.parametrize("args, line", [
+    (("status",), "sim: not done: not-provisioned"),
+    (("log",), "sim: not done: not-provisioned"),
+    (("check",), "sim: not done: not-provisioned"),
+    (("set", "source", "x"), "sim: not done: not-provisioned"),
+    (("provision", "--root", "nope.doc", "--bundle", "b", "--device-class", "c"),
+     "sim: cannot read nope.doc"),
+    (("provision", "--root", "ROOT", "--bundle", "b", "--device-class", "c", "--slot-size", "abc"),
+     "sim: usage: --slot-size needs a number"),
+    (("provision", "--root", "ROOT", "--bundle", "b", "--device-class", "c", "--bogus", "1"),
+     "sim: usage: unknown option --bogus"),
+    (("install", "--sorce", "b"), "sim: usage: unknown option --sorce"),
+])
+def test_bad_input_to_the_simulator_is_one_line_not_a_traceback(tmp_path, release, args, line):
+    args = [release["root"] if a == "ROOT" else a for a in args]
+    proc = kit.sim(tmp_path / "nodev", *args)
+    assert (proc.returncode, proc.stderr) == (1, line + "\n")
+
+
+def test_the_simulator_without_a_command_prints_its_usage(tmp_path):
+    for args in ((), ("frob",)):
+        proc = kit.sim(tmp_path / "dev", *args)
+        assert proc.returncode == 1 and proc.stdout.startswith("usage: ") and not proc.stderr
+        assert "provision --root FILE" in proc.stdout
+
+
+def test_set_refuses_a_key_the_device_does_not_read(tmp_path, release):
+    r = release
+    dev = tmp_path / "dev"
+    _ok(kit.sim(dev, "provision", "--root", r["root"], "--bundle", r["v1"], "--device-class", "sim"))
+    err = _refused(kit.sim(dev, "set", "allow_htp", "true"))
+    assert err.startswith("sim: usage: set: unknown key allow_htp (one of ") and "allow_http" in err
+
+
+def test_boot_of_a_board_never_provisioned_is_refused_by_name(unix_target, tmp_path):
+    r = kit.run(unix_target, """
+import os
+os.chdir({d!r})
+import mpota
+emit("boot", outcome(lambda: mpota.boot()))
+""".format(d=str(tmp_path)))
+    assert r["boot"] == {"refused": "not-provisioned"}

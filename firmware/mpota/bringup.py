@@ -29,13 +29,7 @@ def _say(line):
 
 def _device():
     from . import device as D
-    from .errors import AgentError
 
-    try:
-        f = open(_CONFIG)
-    except OSError:
-        raise AgentError("not-provisioned")
-    f.close()
     return D.use(D.load(_CONFIG))
 
 

@@ -213,11 +213,22 @@ class Device:
 
 def load(path="mpota.json"):
     """The device described by the JSON file at path (relative paths in it
-    are taken from the file's directory)."""
+    are taken from the file's directory). AgentError('not-provisioned')
+    without the file, 'config' if it is not a JSON object."""
     import json
 
-    with open(path) as f:
+    try:
+        f = open(path)
+    except OSError:
+        raise AgentError("not-provisioned")
+    try:
         config = json.load(f)
+    except ValueError:
+        raise AgentError("config")
+    finally:
+        f.close()
+    if not isinstance(config, dict):
+        raise AgentError("config")
     cut = path.rfind("/")
     return Device(config, path[:cut] if cut > 0 else ("/" if cut == 0 else "."))
 

@@ -1,6 +1,20 @@
-"""A simulated device on the unix port, driven from the shell.
+"""A simulated device on the unix port, driven from the shell: see _USAGE
+(printed when run without a command; MicroPython drops docstrings)."""
 
-  MICROPYPATH=firmware build/unix/micropython -m mpota.sim DIR COMMAND ...
+import json
+import sys
+
+from . import device as D
+from . import trial
+from .bundle.error import BundleError
+from .errors import AgentError
+from .source import SourceError
+from .state import log as L
+from .state.fields import NONE
+
+_CONFIG = "mpota.json"
+
+_USAGE = """usage: MICROPYPATH=firmware build/unix/micropython -m mpota.sim DIR COMMAND ...
 
 DIR holds the device: mpota.json (its configuration, see mpota.device),
 its flash chip (a file, the NOR model) or slot directories, and run/ (the
@@ -22,28 +36,26 @@ app unpacked at the last reboot). Commands:
   status          slots, counters and download progress
   log             the audit log, oldest first
 
-Exit status 0, or 1 with "sim: <what>: <reason>" on stderr.
-"""
+Exit status 0, or 1 with "sim: <what>" on stderr."""
 
-import json
-import sys
-
-from . import device as D
-from . import trial
-from .bundle.error import BundleError
-from .errors import AgentError
-from .source import SourceError
-from .state import log as L
-from .state.fields import NONE
-
-_CONFIG = "mpota.json"
+_PROVISION = ("root", "bundle", "device_class", "source", "ca", "allow_http", "product",
+              "hw_rev", "bank", "slot_size", "table_size", "chunk_area", "sector", "page",
+              "write", "max_attempts", "backoff_ms", "now", "force")
+# What `set` may change: the entries mpota.device reads.
+_SETTABLE = ("product", "device_class", "hw_rev", "target", "bank", "slot_size",
+             "table_size", "chunk_area", "source", "ca", "allow_http", "max_attempts",
+             "buffer", "inflate_bits", "retries", "backoff_ms", "clock", "now")
 
 
 class _Usage(Exception):
     pass
 
 
-def _options(args, flags=()):
+class _Fail(Exception):
+    """Something the command could not do, said in one line."""
+
+
+def _options(args, allowed, flags=()):
     opts = {}
     i = 0
     while i < len(args):
@@ -51,6 +63,8 @@ def _options(args, flags=()):
         if not a.startswith("--"):
             raise _Usage("unexpected {}".format(a))
         key = a[2:].replace("-", "_")
+        if key not in allowed:
+            raise _Usage("unknown option {}".format(a))
         if key in flags:
             opts[key] = True
             i += 1
@@ -63,7 +77,20 @@ def _options(args, flags=()):
 
 
 def _int(opts, key, default):
-    return int(opts[key]) if key in opts else default
+    if key not in opts:
+        return default
+    try:
+        return int(opts[key])
+    except ValueError:
+        raise _Usage("--{} needs a number".format(key.replace("_", "-")))
+
+
+def _read(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        raise _Fail("cannot read {}".format(path))
 
 
 def _abs(path):
@@ -110,21 +137,11 @@ def provision(base, args):
 
     from .provision import provision as run
 
-    o = _options(args, ("allow_http", "force"))
+    o = _options(args, _PROVISION, ("allow_http", "force"))
     for need in ("root", "bundle", "device_class"):
         if need not in o:
             raise _Usage("provision needs --{}".format(need.replace("_", "-")))
-    try:
-        os.mkdir(base)
-    except OSError:
-        pass
-    try:
-        os.stat(base + "/" + _CONFIG)
-        if "force" not in o:
-            raise _Usage("{} is already provisioned: --force starts it over "
-                         "(its counters and audit log are lost)".format(base))
-    except OSError:
-        pass
+    root = _read(o["root"])
     cfg = {"device_class": o["device_class"], "product": o.get("product", "mpota"),
            "target": "app", "bank": o.get("bank", "flash"),
            "slot_size": _int(o, "slot_size", 262144),
@@ -140,21 +157,55 @@ def provision(base, args):
     if "ca" in o:
         cfg["ca"] = _abs(o["ca"])
     if "now" in o:
-        cfg["now"] = int(o["now"])
+        cfg["now"] = _int(o, "now", 0)
+    try:
+        os.mkdir(base)
+    except OSError:
+        pass
+    try:
+        os.stat(base + "/" + _CONFIG)
+        if "force" not in o:
+            raise _Usage("{} is already provisioned: --force starts it over "
+                         "(its counters and audit log are lost)".format(base))
+    except OSError:
+        pass
     _write_config(base, cfg)
-    dev = _device(base)
-    with open(o["root"], "rb") as f:
-        root = f.read()
-    rep = run(dev, root, dev.source(_abs(o["bundle"])), _bar)
+    try:
+        dev = _device(base)
+        rep = run(dev, root, dev.source(_abs(o["bundle"])), _bar)
+    except BaseException:
+        # Nothing half-made: without its configuration, flash and slots,
+        # DIR is not provisioned and the command can simply be run again.
+        _unprovision(base)
+        raise
     print("provisioned with version {}".format(rep.version))
+
+
+def _unprovision(base):
+    import os
+
+    from . import apptar
+
+    for name in (_CONFIG, "flash"):
+        try:
+            os.remove(base + "/" + name)
+        except OSError:
+            pass
+    for name in ("slots", "run"):
+        apptar.remove(base + "/" + name)
 
 
 def set_config(base, args):
     if len(args) != 2:
         raise _Usage("set KEY VALUE")
-    with open(base + "/" + _CONFIG) as f:
-        cfg = json.load(f)
     key, value = args
+    if key not in _SETTABLE:
+        raise _Usage("set: unknown key {} (one of {})".format(key, ", ".join(_SETTABLE)))
+    try:
+        with open(base + "/" + _CONFIG) as f:
+            cfg = json.load(f)
+    except OSError:
+        raise AgentError("not-provisioned")
     if value in ("true", "false"):
         value = value == "true"
     elif value.isdigit():
@@ -163,16 +214,17 @@ def set_config(base, args):
     _write_config(base, cfg)
 
 
-def _source(dev, args):
-    where = _options(args).get("source")
-    return dev.source(_abs(where) if where else None)
+def _device_and_source(base, args):
+    where = _options(args, ("source",)).get("source")
+    dev = _device(base)
+    return dev, dev.source(_abs(where) if where else None)
 
 
 def check(base, args):
     from .update.offer import check as run
 
-    dev = _device(base)
-    m, verdict = run(dev, _source(dev, args))
+    dev, src = _device_and_source(base, args)
+    m, verdict = run(dev, src)
     print("offered: version {} label {} security counter {} sequence {} ({} bytes): {}".format(
         m.version, m.label or "-", m.security_counter, m.sequence, m.image_size, verdict))
 
@@ -195,8 +247,7 @@ def _report(dev, event, src=None):
 def install(base, args):
     from .update.install import Install
 
-    dev = _device(base)
-    src = _source(dev, args)
+    dev, src = _device_and_source(base, args)
     try:
         rep = Install(dev, src, _bar).run()
     except (BundleError, AgentError) as e:
@@ -227,8 +278,11 @@ def reboot(base, args):
         apptar.remove(app)
         apptar.extract(dev.bank.regions[res.slot], res.size, app)
         sys.path.insert(0, app)
-    with open(app + "/main.py") as f:
-        code = f.read()
+    try:
+        with open(app + "/main.py") as f:
+            code = f.read()
+    except OSError:
+        raise _Fail("the app of version {} has no main.py to run".format(res.version))
     exec(code, {"__name__": "__main__"})
     _report(dev, "reverted" if res.reverted else ("trial-boot" if res.trial else "boot"))
 
@@ -283,13 +337,16 @@ _COMMANDS = {"provision": provision, "set": set_config, "check": check, "install
 
 def main(argv):
     if len(argv) < 2 or argv[1] not in _COMMANDS:
-        print(__doc__)
+        print(_USAGE)
         return 1
     base = argv[0].rstrip("/") or "/"
     try:
         _COMMANDS[argv[1]](base, argv[2:])
     except _Usage as e:
         sys.stderr.write("sim: usage: {}\n".format(e.args[0]))
+        return 1
+    except _Fail as e:
+        sys.stderr.write("sim: {}\n".format(e.args[0]))
         return 1
     except BundleError as e:
         sys.stderr.write("sim: refused: {}\n".format(e.reason))
