@@ -151,3 +151,14 @@ def test_tampered_chunk_is_refused_by_the_board_and_logged(idle, work):
     last = b.json("log")[-1]
     assert (last["event"], last["value"], last["reason"]) == ("chunk-failure", 1, "hash-mismatch")
     assert b.json("status")["trial"] is None
+
+
+def test_a_bank_the_emulator_cannot_reboot_into_is_refused_at_provision(board, work):
+    # Its machine.reset() ends qemu: only the RAM bank reboots softly. The
+    # board keeps what it was provisioned with.
+    proc = board.run("provision", "--root", kit.root(work), "--device-class", kit.DEVICE_CLASS,
+                     "--force")
+    assert (proc.returncode, proc.stderr) == (
+        1, "mpota: the emulated board ends at a reset: provision it with "
+           "--bank flash --ram-flash 0x20000000\n")
+    assert board.json("status")["bank"] == "flash"

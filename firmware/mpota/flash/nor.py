@@ -54,8 +54,7 @@ class NorFile:
             for _ in range(size // self.page_size):
                 f.write(self._ff)
             f.flush()
-        f.seek(0, 2)
-        if f.tell() != size:
+        if f.seek(0, 2) != size:
             f.close()
             raise FlashError("range")
         return f

@@ -87,8 +87,7 @@ class FileRegion:
     def program(self, addr, buf):
         self._check(addr, len(buf))
         f = self._file()
-        f.seek(0, 2)
-        end = f.tell()
+        end = f.seek(0, 2)  # the size (mpremote's mounted files have no tell())
         if end < addr:
             # Fill a gap with erased bytes rather than leave it undefined.
             for _ in range(addr - end):

@@ -15,7 +15,7 @@ from mpota.bundle.error import BundleError
 from .. import files, timefmt
 from ..errors import CommandError
 from ..progress import Progress
-from . import wire
+from . import board, wire
 from .calls import FORGET_AGENT, bringup, connect, show
 from .install import cmd_install
 
@@ -73,6 +73,11 @@ def cmd_provision(args):
     cfg = _config(args)
     ca = _der(args.ca).hex() if args.ca else None
     with connect(args) as link:
+        if "ram" not in cfg.get("flash", {}) and board.probe(link).platform == "qemu":
+            # Its machine.reset() ends the emulator, and only a RAM bank
+            # gets the soft reset instead (docs/BRINGUP.md).
+            raise CommandError("the emulated board ends at a reset: provision it with "
+                               "--bank flash --ram-flash 0x20000000")
         res = bringup(link, "provision, {!r}, {!r}, {!r}, {!r}".format(
             json.dumps(cfg), doc.hex(), ca, bool(args.force)))
     res.update({"config": cfg})
