@@ -224,3 +224,36 @@ emit("refused", [outcome(lambda: device(base, bank="flash", slot_size=131072,
     # Not sector-aligned; past the storage area; a region that does not
     # fit; and, for contrast, the region in use.
     assert r["refused"] == [{"refused": "config"}] * 3 + ["opened"]
+
+
+def test_main_py_runs_the_app_that_boot_chose_and_nothing_before_a_boot(unix_target, tmp_path):
+    # What `mpota device install` writes as the board's main.py: run the
+    # chosen app's main.py (after boot.py's mpota.bringup.boot()).
+    b = _bundles(tmp_path)
+    out = unix_target.run("""
+from agentkit import *
+import json, os
+from mpota import bringup
+from mpota.source.local import LocalSource
+from mpota.update.install import Install
+os.mkdir({base!r})
+os.chdir({base!r})
+bringup.run_app()
+cfg = config(".", bank="dir", target="app", device_class="board", slot_size=131072)
+with open("mpota.json", "w") as f:
+    f.write(json.dumps(cfg))
+dev = device(".", bank="dir", target="app", device_class="board", slot_size=131072)
+provision(dev, {root!r}, {v1!r})
+bringup.run_app()
+bringup.boot()
+bringup.run_app()
+Install(dev, LocalSource({v2!r})).run()
+bringup.boot()
+bringup.run_app()
+""".format(base=str(tmp_path / "dev"), **{k: str(v) for k, v in b.items()}), path=kit.PATH)
+    lines = [ln for ln in out.splitlines() if ln.startswith("mpota: ") or ln.startswith("app ")]
+    assert lines[0] == "mpota: no app to run: not-provisioned"
+    assert lines[1].startswith("mpota: no app to run (")
+    assert lines[2:4] == ["mpota: boot: version 1", "app version 1"]
+    assert lines[4] == "mpota: boot: trial of version 2"
+    assert lines[5] == "app version 2"

@@ -49,6 +49,8 @@ def test_bring_up_from_nothing_to_a_confirmed_update(board, tmp_path):
     home = board.home
     assert (home / "lib" / "mpota" / "bringup.mpy").is_file()
     assert (home / "lib" / "ed25519.mpy").is_file() and (home / "boot.py").is_file()
+    assert "mpota.bringup.run_app()" in (home / "main.py").read_text()
+    assert (info["boot_py"], info["main_py"]) == ("written", "written")
 
     ok_json(board, "provision", "--root", kit.root(tmp_path), "--device-class", kit.DEVICE_CLASS)
     st = ok_json(board, "status")

@@ -192,3 +192,29 @@ def boot():
     what = "trial of " if res.trial else ("back to " if res.reverted else "")
     _say("mpota: boot: {}version {}".format(what, res.version))
     return res
+
+
+def run_app():
+    """For main.py: run the main.py of the app boot() chose (the app
+    directory it put on sys.path), as the board runs its own main.py."""
+    import sys
+
+    from .errors import AgentError
+
+    try:
+        bank = _device().bank
+    except AgentError as e:
+        _say("mpota: no app to run: {}".format(e.reason))
+        return
+    app = getattr(bank, "app", None)
+    chosen = [app(i) for i in (0, 1) if app is not None and app(i) in sys.path]
+    if not chosen:
+        _say("mpota: no app to run (the bank holds no app directories, or boot() did not run)")
+        return
+    try:
+        with open(chosen[0] + "/main.py") as f:
+            code = f.read()
+    except OSError:
+        _say("mpota: the app has no main.py")
+        return
+    exec(code, {"__name__": "__main__"})

@@ -16,6 +16,10 @@ BOOT_PY = ("# Written by `mpota device install`: the agent's boot step (trial bo
            "# rollback) before the application, and one line saying what it chose.\n"
            "import mpota.bringup\n"
            "mpota.bringup.boot()\n")
+MAIN_PY = ("# Written by `mpota device install`: run the main.py of the app that\n"
+           "# boot.py chose (mpota.boot() put its folder first on sys.path).\n"
+           "import mpota.bringup\n"
+           "mpota.bringup.run_app()\n")
 
 _REMOVE_TREE = """
 import os
@@ -123,7 +127,8 @@ def cmd_install(args):
             size = sum(os.path.getsize(os.path.join(tmp, n)) for n in names)
             _copy(link, lib, tmp, names)
         seconds = time.monotonic() - started
-        boot = _write_boot(link)
+        boot = _write_start(link, "boot.py", BOOT_PY)
+        main = _write_start(link, "main.py", MAIN_PY)
         forget_agent(link)
         check = link.exec("import json, mpota, mpota.crypto as c\n"
                           "print(json.dumps([mpota.__version__, c.IMPLEMENTATION]))")
@@ -135,6 +140,7 @@ def cmd_install(args):
     info = {"installed": True, "agent": version, "board": board.facts, "lib": lib,
             "files": len(names), "kind": kind, "bytes": size, "seconds": round(seconds, 2),
             "ed25519": impl, "natmod": natmod[1] if natmod else None, "boot_py": boot,
+            "main_py": main,
             "notes": notes}
     text = "\n".join(["note: " + n for n in notes] + [
         "installed mpota {} on {}: {} files as {} ({} bytes) in {}".format(
@@ -142,17 +148,22 @@ def cmd_install(args):
         "signature checks: {}".format(crypto),
         {"written": "boot.py written: the board runs mpota.boot() at every start",
          "present": "boot.py was already set up for mpota",
-         "other": "boot.py exists: add `import mpota.bringup; mpota.bringup.boot()` to it"}[boot]])
+         "other": "boot.py exists: add `import mpota.bringup; mpota.bringup.boot()` to it"}[boot],
+        {"written": "main.py written: the board then runs the chosen app's main.py",
+         "present": "main.py was already set up for mpota",
+         "other": "main.py exists: it starts the app (boot() put the app's folder first on "
+                  "sys.path), or add `import mpota.bringup; mpota.bringup.run_app()`"}[main]])
     show(args, info, text)
 
 
-def _write_boot(link):
-    """Give the board a boot.py that runs the agent's boot step, unless it
-    has a boot.py already. Returns 'written', 'present' or 'other'."""
-    lines = link.exec("try:\n with open('boot.py') as _f:\n  print('mpota' in _f.read())\n"
-                      "except OSError:\n print('none')")
+def _write_start(link, name, text):
+    """Give the board `name` (boot.py, main.py) with the agent's `text`,
+    unless it has that file already. Returns 'written', 'present' (it
+    mentions mpota) or 'other'."""
+    lines = link.exec("try:\n with open({0!r}) as _f:\n  print('mpota' in _f.read())\n"
+                      "except OSError:\n print('none')".format(name))
     state = lines[-1] if lines else "none"
     if state == "none":
-        link.write_file("boot.py", BOOT_PY.encode())
+        link.write_file(name, text.encode())
         return "written"
     return "present" if state == "True" else "other"
