@@ -96,6 +96,8 @@ def test_native_module_for_another_architecture_is_not_installed(board):
 def test_directory_without_a_manifest_is_not_pushed(tmp_path):
     msg = one_line(f.cli("device", "push", tmp_path, "--port", "/dev/null"))
     assert msg == "{} is not a bundle directory (it has no manifest)".format(tmp_path)
+    msg = one_line(f.cli("device", "push", tmp_path / "nope", "--port", "/dev/null"))
+    assert msg == "{} does not exist or is not a directory".format(tmp_path / "nope")
 
 
 def _facts(**kw):

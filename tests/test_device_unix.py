@@ -85,6 +85,11 @@ def test_text_output_names_the_trial_and_the_next_step(ready, tmp_path):
     assert proc.stdout.splitlines()[-1].startswith("running version 1 on trial (attempt 1 of 3)")
     proc = device(ready, "log")
     assert proc.returncode == 0 and " trial-boot version 1" in proc.stdout
+    device(ready, "confirm")
+    # The image the board already runs: nothing to write, and no slot named.
+    proc = device(ready, "push", kit.app(tmp_path, "v1", 1, 5000))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("up-to-date: version 1 is the image the board runs; nothing written")
 
 
 def test_push_cut_mid_frame_resumes_without_resending_verified_chunks(ready, tmp_path):

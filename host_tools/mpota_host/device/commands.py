@@ -103,6 +103,8 @@ def _heap():
 
 def cmd_push(args):
     bundle = args.bundle
+    if not os.path.isdir(bundle):
+        raise CommandError("{} does not exist or is not a directory".format(bundle))
     if not os.path.isfile(os.path.join(bundle, "manifest")):
         raise CommandError("{} is not a bundle directory (it has no manifest)".format(bundle))
     bar = Progress("pushing", True if args.progress else None)
@@ -118,12 +120,17 @@ def cmd_push(args):
     res["seconds"] = round(time.monotonic() - started, 2)
     res["sent"] = {"bytes": server.sent, "files": server.opened}
     heap = res["heap"] = {"size": size, "idle": idle, "peak": res.pop("heap_peak")}
-    text = ("{} version {}{} into slot {}: {} chunks: {} sent over serial, {} copied locally, "
-            "{} already in the slot ({} bytes in {} s)\n"
-            "board heap: peak {} of {} bytes in use during the update ({} before the agent was loaded)"
-            .format(res["outcome"], res["version"], " ({})".format(res["label"]) if res["label"] else "",
-                    res["slot"], res["chunks"], res["fetched"], res["copied"], res["reused"],
-                    server.sent, res["seconds"], heap["peak"], heap["size"], heap["idle"]))
+    label = " ({})".format(res["label"]) if res["label"] else ""
+    if res["outcome"] == "up-to-date":
+        text = "up-to-date: version {}{} is the image the board runs; nothing written".format(
+            res["version"], label)
+    else:
+        text = ("{} version {}{} into slot {}: {} chunks: {} sent over serial, {} copied locally, "
+                "{} already in the slot ({} bytes in {} s)".format(
+                    res["outcome"], res["version"], label, res["slot"], res["chunks"],
+                    res["fetched"], res["copied"], res["reused"], server.sent, res["seconds"]))
+    text += "\nboard heap: peak {} of {} bytes in use during the update ({} before the agent was loaded)".format(
+        heap["peak"], heap["size"], heap["idle"])
     if res["outcome"] == "installed":
         text += "\nnext: mpota device reboot (starts the trial), then mpota device confirm"
     show(args, res, text)
