@@ -98,6 +98,13 @@ qemu-m0: setup
 
 natmod: setup
 	@for arch in $(ARCH); do \
+		case $$arch in \
+			x64) cc=gcc;; \
+			armv6m|armv7m|armv7emsp) cc=arm-none-eabi-gcc;; \
+			xtensawin) cc=xtensa-esp32-elf-gcc;; \
+			*) echo "natmod: unknown ARCH $$arch: one of $(NATMOD_ARCHS), or xtensawin with Espressif's toolchain"; exit 2;; \
+		esac; \
+		command -v $$cc >/dev/null || { echo "natmod: ARCH=$$arch needs $$cc on PATH (Espressif's toolchain for xtensawin: docs/ED25519.md)"; exit 3; }; \
 		out=$(BUILD)/natmod/$$arch; log=$$out.log; mkdir -p $$out; \
 		before=$$(stat -c %.9Y $$out/ed25519.mpy 2>/dev/null || echo none); \
 		MAKEFLAGS= $(MAKE) -C $(CMOD)/ed25519/natmod ARCH=$$arch PYTHON=$(PYTHON) \
