@@ -149,3 +149,14 @@ import mpota
 emit("boot", outcome(lambda: mpota.boot()))
 """.format(d=str(tmp_path)))
     assert r["boot"] == {"refused": "not-provisioned"}
+
+
+def test_a_plain_http_source_not_allowed_says_how_to_allow_it(tmp_path, release):
+    r = release
+    dev = tmp_path / "dev"
+    _ok(kit.sim(dev, "provision", "--root", r["root"], "--bundle", r["v1"], "--device-class", "sim",
+                "--backoff-ms", "0"))
+    _ok(kit.sim(dev, "set", "source", "http://127.0.0.1:9/v2/"))
+    assert _refused(kit.sim(dev, "install")) == (
+        "sim: transfer failed: tls (plain http:// needs allow_http: provision --allow-http, "
+        "or set allow_http true)")

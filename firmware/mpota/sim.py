@@ -331,6 +331,19 @@ def show_log(base, args):
                                      " " + L.reason_name(reason) if reason else ""))
 
 
+def _hint(base, reason):
+    # The one refusal whose fix is in the configuration, not the network.
+    if reason != "tls":
+        return ""
+    try:
+        cfg = D.load(base + "/" + _CONFIG).cfg
+    except AgentError:
+        return ""
+    if cfg.get("source", "").startswith("http://") and not cfg.get("allow_http"):
+        return " (plain http:// needs allow_http: provision --allow-http, or set allow_http true)"
+    return ""
+
+
 _COMMANDS = {"provision": provision, "set": set_config, "check": check, "install": install,
              "reboot": reboot, "confirm": confirm, "status": status, "log": show_log}
 
@@ -355,7 +368,7 @@ def main(argv):
         sys.stderr.write("sim: not done: {}\n".format(e.reason))
         return 1
     except SourceError as e:
-        sys.stderr.write("sim: transfer failed: {}\n".format(e.reason))
+        sys.stderr.write("sim: transfer failed: {}{}\n".format(e.reason, _hint(base, e.reason)))
         return 1
     return 0
 
