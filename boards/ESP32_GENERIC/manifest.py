@@ -1,5 +1,5 @@
-# Stock ESP32 firmware's frozen modules, plus the mpota agent. The agent is
-# frozen from its source tree as it is at build time (every .py under
-# firmware/mpota), so nothing here lists its files.
+# Stock ESP32 firmware's frozen modules, plus the parts of the mpota agent
+# this board uses (firmware/manifest.py): the core, bring-up over serial,
+# updates over the network, app directories, and the OTA partitions.
 include("$(PORT_DIR)/boards/manifest.py")
-package("mpota", base_path="../../firmware")
+include("../../firmware/manifest.py", esp32=True)

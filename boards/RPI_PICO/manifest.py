@@ -1,4 +1,5 @@
-# Stock RPI_PICO's frozen modules, plus the mpota agent, frozen from its
-# source tree as it is at build time (every .py under firmware/mpota).
+# Stock RPI_PICO's frozen modules, plus the parts of the mpota agent this
+# board uses (firmware/manifest.py): the core, bring-up over serial, app
+# directories and a raw flash region; a plain Pico has no network.
 include("$(PORT_DIR)/boards/manifest.py")
-package("mpota", base_path="../../firmware")
+include("../../firmware/manifest.py", network=False, rp2=True)

@@ -1,4 +1,6 @@
-# Stock RPI_PICO_W's frozen modules (networking, Bluetooth), plus the mpota
-# agent, frozen from its source tree as it is at build time.
+# Stock RPI_PICO_W's frozen modules (networking, Bluetooth), plus the parts
+# of the mpota agent this board uses (firmware/manifest.py): the core,
+# bring-up over serial, updates over the network, app directories and a
+# raw flash region.
 include("$(PORT_DIR)/boards/RPI_PICO_W/manifest.py")
-package("mpota", base_path="../../firmware")
+include("../../firmware/manifest.py", rp2=True)
