@@ -152,3 +152,30 @@ def test_a_refused_body_drained_at_a_trickle_does_not_hold_the_answer(unix_targe
         r = device.one(device.run(unix_target, "src = HttpSource({!r}, allow_http=True, {})\n"
                                   "report('x', read_all, src, 'f')\n".format(srv.url("/b/"), FAST)))
     assert r["error"] == "not-found" and r["ms"] < BOUND_MS, r
+
+
+def test_a_huge_skip_budget_stays_inside_a_32_bit_boards_ticks(unix_target):
+    # Resuming 60,000 bytes into a file whose server ignores Range, with no
+    # rate floor: the time allowed for the skip is large. ticks_add on a
+    # 32-bit port (as boards/qemu and every MCU) refuses a delta of 2**29
+    # ms or more; the wrapper below applies that rule on the 64-bit unix
+    # port, where it would otherwise not show.
+    data = bytes(range(256)) * 300
+
+    def whole(server, conn, head, n):
+        conn.sendall(response(200, [("Content-Length", len(data))], data))
+        return False
+
+    with RawServer(whole) as srv:
+        r = device.one(device.run(unix_target, """
+from mpota.source import netconn
+_add = netconn.ticks_add
+def ticks_add(t, delta):
+    if not -(1 << 29) <= delta < (1 << 29):
+        raise OverflowError("ticks interval overflow")
+    return _add(t, delta)
+netconn.ticks_add = ticks_add
+src = HttpSource({!r}, allow_http=True, read_timeout=10, min_rate=0, retries=0)
+report('x', read_all, src, 'f', 60000)
+""".format(srv.url("/b/"))))
+    assert r["ok"][0] == len(data) - 60000, r

@@ -55,6 +55,10 @@ except NameError:  # MicroPython reports timeouts by errno only
         pass
 
 
+# The longest deadline asked of ticks_add: a 32-bit port's ticks wrap at
+# 2**30 ms and ticks_add refuses a delta of 2**29 or more (about 6 days).
+_MAX_WAIT_MS = const(1 << 28)
+
 IDLE = const(0)
 EXTRA = const(1)
 GONE = const(2)
@@ -175,7 +179,7 @@ class Conn:
     # Polled steps: one deadline each, whatever the peer's pace.
 
     def deadline(self, ms):
-        return ticks_add(ticks_ms(), ms)
+        return ticks_add(ticks_ms(), ms if ms < _MAX_WAIT_MS else _MAX_WAIT_MS)
 
     def send(self, data):
         """Write all of data within read_ms (the handshake first, within
