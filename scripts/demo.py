@@ -38,18 +38,37 @@ def say(text):
     print("\n== " + text, flush=True)
 
 
+def _as_typed(arg):
+    # Commands are echoed as they would be typed in build/demo, where they
+    # run: its own files by relative path, the repository's from ../../.
+    a = str(arg)
+    if a.startswith(str(WORK) + "/"):
+        return a[len(str(WORK)) + 1:]
+    if a.startswith(str(ROOT) + "/"):
+        return "../../" + a[len(str(ROOT)) + 1:]
+    return a
+
+
+def _as_seen(output):
+    # A progress bar redraws its line with CR; show each line as a
+    # terminal would leave it.
+    return "\n".join(line.rstrip("\r").split("\r")[-1].rstrip() for line in output.rstrip().split("\n"))
+
+
 def run(argv, expect_ok=True, show=True):
     """Run a command, echo it and its output; return (exit status, output)."""
-    shown = " ".join(str(a) for a in argv).replace(str(ROOT) + "/", "")
+    shown = " ".join(_as_typed(a) for a in argv)
     print("$ " + shown, flush=True)
     env = dict(os.environ, MICROPYPATH=str(ROOT / "firmware"))
+    # Bytes, not text: text mode would turn each CR into a new line.
     proc = subprocess.run([str(a) for a in argv], cwd=WORK, env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if show and proc.stdout:
-        print("  " + proc.stdout.rstrip().replace("\n", "\n  "), flush=True)
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = proc.stdout.decode("utf-8", "replace")
+    if show and out:
+        print("  " + _as_seen(out).replace("\n", "\n  "), flush=True)
     if expect_ok and proc.returncode != 0:
         raise DemoError("step failed: {}".format(shown))
-    return proc.returncode, proc.stdout
+    return proc.returncode, out
 
 
 def mpota(*args, **kw):
@@ -118,6 +137,8 @@ def stop_server(proc):
 
 
 def story(results):
+    print("Each command below runs in build/demo, as typed there "
+          "(the device's with MICROPYPATH=../../firmware).", flush=True)
     say("Keys and the trust root (the root is what devices are provisioned with)")
     (WORK / "keys").mkdir()
     mpota("keygen", "keys/root")
