@@ -263,3 +263,19 @@ def test_help_of_sign_states_ranges_defaults_and_what_force_does():
     force = text.split("--force", 2)[2]
     assert "deleted once the new one is complete" in force and "never replaced" in force
     assert ".mpota-serve/) moves into the new one" in force
+
+
+def test_what_an_interrupted_sign_left_behind_is_pointed_out_not_deleted(work):
+    # A kill -9 mid-sign leaves its staging directory (and, in the instant
+    # of the swap, the old bundle moved aside): the next sign names them.
+    (work / ".good.tmp-abc123").mkdir()
+    (work / ".good.old-def456" / "bundle").mkdir(parents=True)
+    proc = sign(work, "-o", "good", "--force", "--version", 8)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines() == [
+        "mpota: note: ./.good.old-def456 is left from an interrupted sign (the bundle it "
+        "replaced, in bundle/); delete it when no sign is running",
+        "mpota: note: ./.good.tmp-abc123 is left from an interrupted sign (a bundle that "
+        "was being written); delete it when no sign is running"]
+    assert (work / ".good.tmp-abc123").is_dir() and (work / ".good.old-def456").is_dir()
+    assert verifies(work)

@@ -13,7 +13,7 @@ from mpota.bundle import directory, trust
 from mpota.bundle import format as F
 from mpota.bundle.error import BundleError
 
-from . import apppack, files, keys, reasons, rootcmd, serve, timefmt, writer
+from . import apppack, files, keys, outdir, reasons, rootcmd, serve, timefmt, writer
 from . import signer as signing
 from .device import commands as device
 from . import inspect as inspect_mod
@@ -59,6 +59,10 @@ def cmd_sign(args):
     writer.check(params)
     writer.check_key_count(len(args.key))
     writer.check_output(args.output, args.force)
+    for name, what in outdir.leftovers(args.output):
+        print("mpota: note: {} is left from an interrupted sign ({}); delete it when "
+              "no sign is running".format(os.path.join(os.path.dirname(args.output) or ".", name), what),
+              file=sys.stderr)
     published = [writer.read_root(p) for p in args.root or ()]
     if not os.path.isdir(args.image):
         writer.check_image(args.image, args.target)

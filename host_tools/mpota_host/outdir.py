@@ -53,6 +53,25 @@ def check(out, force):
                            "before replacing it".format(out, ", ".join(others)))
 
 
+def leftovers(out):
+    """What an interrupted sign (a kill, a power cut) left beside `out`:
+    [(name, what it holds)], for the user to look at; never deleted here,
+    since another sign may be running."""
+    parent = os.path.dirname(os.path.abspath(out)) or "."
+    base = "." + os.path.basename(os.path.abspath(out))
+    try:
+        names = sorted(os.listdir(parent))
+    except OSError:
+        return []
+    found = []
+    for n in names:
+        if n.startswith(base + ".tmp-"):
+            found.append((n, "a bundle that was being written"))
+        elif n.startswith(base + ".old-"):
+            found.append((n, "the bundle it replaced, in bundle/"))
+    return found
+
+
 @contextlib.contextmanager
 def staged(out, force):
     """Yield an empty directory to write the bundle into; when the block
