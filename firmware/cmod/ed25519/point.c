@@ -185,19 +185,20 @@ static void odd_multiples(ge_cached a_odd[A_POINTS], const ge_p3 *A) {
     }
 }
 
-// Straus' method with both scalars in non-adjacent form: one shared chain of
-// about 253 doublings, plus an addition for each nonzero digit (about 1 in
-// A_WIDTH + 1 digits of a, 1 in B_WIDTH + 1 of b).
-void ge_double_scalarmult_vartime(ge_p2 *r, const uint8_t a[32], const ge_p3 *A, const uint8_t b[32]) {
+// The shared chain of doublings, adding the odd multiples each NAF digit
+// names. Its frame (the two NAFs, about 1 KB in all) is only made once
+// odd_multiples() has returned, so the two never sit on the stack together.
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void naf_chain(ge_p2 *r, const uint8_t a[32], const ge_cached a_odd[A_POINTS], const uint8_t b[32]) {
     int8_t a_naf[256], b_naf[256];
-    ge_cached a_odd[A_POINTS];          // A, 3A, 5A, 7A
     ge_completed t;
     ge_p3 u;
     ge_niels q;
 
     sc_wnaf(a_naf, a, A_WIDTH);
     sc_wnaf(b_naf, b, B_WIDTH);
-    odd_multiples(a_odd, A);
 
     // The identity (0 : 1 : 1).
     fe_one(r->Y);
@@ -222,4 +223,13 @@ void ge_double_scalarmult_vartime(ge_p2 *r, const uint8_t a[32], const ge_p3 *A,
         }
         completed_to_p2(r, &t);
     }
+}
+
+// Straus' method with both scalars in non-adjacent form: one shared chain of
+// about 253 doublings, plus an addition for each nonzero digit (about 1 in
+// A_WIDTH + 1 digits of a, 1 in B_WIDTH + 1 of b).
+void ge_double_scalarmult_vartime(ge_p2 *r, const uint8_t a[32], const ge_p3 *A, const uint8_t b[32]) {
+    ge_cached a_odd[A_POINTS];          // A, 3A, 5A, 7A
+    odd_multiples(a_odd, A);
+    naf_chain(r, a, a_odd, b);
 }
