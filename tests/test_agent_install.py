@@ -415,3 +415,30 @@ emit("bad", bad)
     assert r["total"] > 40
     assert r["cases"] == 12
     assert r["bad"] == []
+
+
+def test_a_slot_that_fails_its_read_back_twice_is_checked_whole_again_until_it_passes(
+        unix_target, tmp_path, bundles):
+    # A byte of the new slot decays after it was written and checked (a
+    # marginal flash sector), before the read-back of the whole image, at
+    # two installs in a row. The image is large enough that progress is
+    # stored during the install (every 64 KB). The second refusal is logged
+    # once only, but the progress it clears must still be stored: else the
+    # third install trusts the units stored as done, the decayed one among
+    # them, and fails the same read-back for ever.
+    big = kit.bundle(tmp_path, "big", kit.image(160 * kit.CHUNK, seed=13), version=2,
+                     security_counter=3, sequence=6)
+    r = kit.run(unix_target, _start(tmp_path, bundles, slot_size=256 * 1024, table_size=16384) + """
+class Decaying(Install):
+    def _readback(self):
+        one = bytearray(1)
+        self.slot.read(100, one)
+        if one[0]:  # clear a set bit: what a NOR cell can do by itself
+            self.slot.program(100, bytes([one[0] & (one[0] - 1)]))
+        Install._readback(self)
+src = {b!r}
+out = [outcome(lambda: Decaying(dev, LocalSource(src)).run().outcome) for _ in range(2)]
+out.append(outcome(lambda: Install(dev, LocalSource(src)).run().outcome))
+emit("outcomes", out)
+""".format(b=str(big)))
+    assert r["outcomes"] == [{"refused": "hash-mismatch"}, {"refused": "hash-mismatch"}, "installed"]

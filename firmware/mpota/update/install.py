@@ -246,8 +246,11 @@ class Install:
         try:
             check.finish()
         except BundleError as e:
-            # Check every unit again next time rather than trust progress.
-            self.st.p_units = 0
+            # Check every unit again next time rather than trust progress;
+            # saved here, since a refusal logged before is not saved again.
+            if self.st.p_units:
+                self.st.p_units = 0
+                self.dev.save(self.st)
             self._refuse(e)
 
     def _tell(self, c, how):
