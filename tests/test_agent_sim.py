@@ -139,6 +139,9 @@ def test_set_refuses_a_key_the_device_does_not_read(tmp_path, release):
     _ok(kit.sim(dev, "provision", "--root", r["root"], "--bundle", r["v1"], "--device-class", "sim"))
     err = _refused(kit.sim(dev, "set", "allow_htp", "true"))
     assert err.startswith("sim: usage: set: unknown key allow_htp (one of ") and "allow_http" in err
+    assert _refused(kit.sim(dev, "set", "buffer", "abc")) == "sim: usage: set: buffer needs a number"
+    assert _refused(kit.sim(dev, "set", "clock", "no")) == "sim: usage: set: clock is true or false"
+    _ok(kit.sim(dev, "status"))  # nothing was written
 
 
 def test_boot_of_a_board_never_provisioned_is_refused_by_name(unix_target, tmp_path):

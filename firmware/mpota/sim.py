@@ -36,11 +36,15 @@ app unpacked at the last reboot). Commands:
   status          slots, counters and download progress
   log             the audit log, oldest first
 
-Exit status 0, or 1 with "sim: <what>" on stderr."""
+Exit status 0, or 1 with "sim: <what>" on stderr (or this text on stdout
+when the command is missing or unknown)."""
 
 _PROVISION = ("root", "bundle", "device_class", "source", "ca", "allow_http", "product",
               "hw_rev", "bank", "slot_size", "table_size", "chunk_area", "sector", "page",
               "write", "max_attempts", "backoff_ms", "now", "force")
+_NUMBERS = ("slot_size", "table_size", "chunk_area", "max_attempts", "buffer", "inflate_bits",
+            "retries", "backoff_ms", "now")
+_FLAGS = ("allow_http", "clock")
 # What `set` may change: the entries mpota.device reads.
 _SETTABLE = ("product", "device_class", "hw_rev", "target", "bank", "slot_size",
              "table_size", "chunk_area", "source", "ca", "allow_http", "max_attempts",
@@ -201,16 +205,20 @@ def set_config(base, args):
     key, value = args
     if key not in _SETTABLE:
         raise _Usage("set: unknown key {} (one of {})".format(key, ", ".join(_SETTABLE)))
+    if key in _NUMBERS and not value.isdigit():
+        raise _Usage("set: {} needs a number".format(key))
+    if key in _FLAGS and value not in ("true", "false"):
+        raise _Usage("set: {} is true or false".format(key))
     try:
         with open(base + "/" + _CONFIG) as f:
             cfg = json.load(f)
     except OSError:
         raise AgentError("not-provisioned")
-    if value in ("true", "false"):
+    if key in _FLAGS:
         value = value == "true"
-    elif value.isdigit():
+    elif key in _NUMBERS:
         value = int(value)
-    cfg[key] = value
+    cfg[key] = value  # everything else is text (a hw_rev of digits too)
     _write_config(base, cfg)
 
 

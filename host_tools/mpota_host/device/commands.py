@@ -235,7 +235,8 @@ def arguments(p):
                        description="Check what the board is, then copy the agent: .mpy files where "
                                    "mpy-cross writes the .mpy version the board loads (else .py), the "
                                    "native ed25519.mpy for its architecture if its firmware lacks the "
-                                   "C module, and a boot.py that runs the agent's boot step.")
+                                   "C module, a boot.py that runs the agent's boot step and a main.py that "
+                                   "runs the chosen app's main.py (each only where the board has none).")
     common(c)
     c.add_argument("--mpy-cross", metavar="PATH", help="mpy-cross to compile with (default: build/mpy-cross, then PATH)")
     c.add_argument("--natmod", metavar="PATH", help="ed25519.mpy, or a folder of <arch>/ed25519.mpy (default: build/natmod)")
