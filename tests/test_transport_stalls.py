@@ -54,6 +54,19 @@ def _on(runtime, unix_target, code):
     return device.one(device.run(unix_target, code, timeout=60))
 
 
+def _fetch_over_tls(runtime, unix_target, certs, sock, stop, *read_args):
+    """read_all of file f from the server listening on sock, with the
+    client's limits at half a second; stops the server after."""
+    more = "".join(", {}".format(a) for a in read_args)
+    try:
+        return _on(runtime, unix_target, "src = HttpSource('https://localhost:{}/b/', ca=ca({!r}), {})\n"
+                   "report('x', read_all, src, 'f'{})\n".format(sock.getsockname()[1], certs.ca_pem,
+                                                              FAST, more))
+    finally:
+        stop.set()
+        sock.close()
+
+
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory):
     return devca.ensure(str(tmp_path_factory.mktemp("stall-ca")))[0]
@@ -73,13 +86,7 @@ def test_a_handshake_trickled_inside_the_socket_timeout_ends_at_connect_timeout(
         _trickle(conn, bytes(30), 0.4, stop)
         conn.close()
 
-    stop = _in_thread(serve)
-    try:
-        r = _on(runtime, unix_target, "src = HttpSource('https://localhost:{}/b/', ca=ca({!r}), {})\n"
-                "report('x', read_all, src, 'f')\n".format(sock.getsockname()[1], certs.ca_pem, FAST))
-    finally:
-        stop.set()
-        sock.close()
+    r = _fetch_over_tls(runtime, unix_target, certs, sock, _in_thread(serve))
     assert r["error"] == "timeout" and r["ms"] < BOUND_MS, r
 
 
@@ -120,12 +127,7 @@ def _tls_server(certs, answer, gap):
 def test_a_response_head_trickled_inside_one_tls_record_ends_at_read_timeout(
         unix_target, certs, runtime):
     sock, stop = _tls_server(certs, response(200, [("Content-Length", 20)], b"y" * 20), 0.3)
-    try:
-        r = _on(runtime, unix_target, "src = HttpSource('https://localhost:{}/b/', ca=ca({!r}), {})\n"
-                "report('x', read_all, src, 'f', 0, 1)\n".format(sock.getsockname()[1], certs.ca_pem, FAST))
-    finally:
-        stop.set()
-        sock.close()
+    r = _fetch_over_tls(runtime, unix_target, certs, sock, stop, 0, 1)
     assert r["error"] == "timeout" and r["ms"] < BOUND_MS, r
 
 
