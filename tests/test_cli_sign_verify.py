@@ -199,3 +199,25 @@ def test_inspect_of_a_garbage_manifest_names_the_file(tmp_path):
     proc = f.cli("inspect", tmp_path)
     assert f.refusal(proc) == "unknown-format"
     assert "{} is not a manifest".format(tmp_path / "manifest") in proc.stderr
+
+
+def test_sign_and_verify_give_scripts_json(work):
+    proc = f.cli("sign", work / "fw.bin", "--version", 7, "--label", "1.4.2", "--security-counter", 3,
+                 "--sequence", 9, "--device-class", "esp32-s3", "-o", work / "bundle",
+                 "-k", work / "a.key", "--json")
+    assert proc.returncode == 0, proc.stderr
+    wrote = json.loads(proc.stdout)
+    assert (wrote["version"], wrote["label"], wrote["security_counter"], wrote["sequence"],
+            wrote["image_size"], wrote["signatures"]) == (7, "1.4.2", 3, 9, 2 * 1024 * 1024 + 5, 1)
+
+    proc = f.cli("verify", work / "bundle", "--trust", work / "a.pub", "--json")
+    assert proc.returncode == 0, proc.stderr
+    ok = json.loads(proc.stdout)
+    assert ok["valid"] is True and ok["device_class"] == "esp32-s3" and ok["version"] == 7
+    assert ok["chunks"] == wrote["chunks"] and len(ok["signers"]) == 1
+
+    # A refusal: the verdict and its reason on stdout, exit 1, nothing on stderr.
+    proc = f.cli("verify", work / "bundle", "--trust", work / "b.pub", "--json")
+    assert (proc.returncode, proc.stderr) == (1, "")
+    verdict = json.loads(proc.stdout)
+    assert (verdict["valid"], verdict["reason"]) == (False, "unknown-key") and verdict["meaning"]

@@ -78,6 +78,12 @@ def cmd_sign(args):
         doc = writer.write_bundle(image, args.output, params, signers, force=args.force,
                                   roots=published, progress=progress)
     m = F.manifest(doc, F.frame(doc, F.DOC_MANIFEST))
+    if args.json:
+        print(json.dumps({"bundle": args.output, "version": m.version, "label": m.label,
+                          "security_counter": m.security_counter, "sequence": m.sequence,
+                          "image_size": m.image_size, "chunks": m.chunk_count(),
+                          "signatures": len(args.key)}, indent=2))
+        return
     print("wrote {}: {} bytes in {} chunks, version {}, security counter {}, {} signatures".format(
         args.output, m.image_size, m.chunk_count(), m.version, m.security_counter, len(args.key)))
 
@@ -121,7 +127,26 @@ def cmd_verify(args):
     policy = {"now": now, "device_class": args.device_class, "product": args.product,
               "hw_rev": args.hw_rev,
               "target": writer.TARGETS[args.target] if args.target else None}
-    m = directory.verify(args.bundle, root, progress=progress, **policy)
+    try:
+        m = directory.verify(args.bundle, root, progress=progress, **policy)
+    except BundleError as e:
+        if not args.json:
+            raise
+        # For scripts: the verdict on stdout, the exit status as without --json.
+        print(json.dumps({"valid": False, "bundle": args.bundle, "reason": e.reason,
+                          "meaning": reasons.meaning(e.reason)}, indent=2))
+        raise _Quiet() from None
+    if args.json:
+        print(json.dumps({"valid": True, "bundle": args.bundle, "product": m.product,
+                          "device_class": m.device_class,
+                          "target": "firmware" if m.target == F.TARGET_FIRMWARE else "app",
+                          "version": m.version, "label": m.label,
+                          "security_counter": m.security_counter, "sequence": m.sequence,
+                          "image_size": m.image_size, "chunks": m.chunk_count(),
+                          "signers": [k.hex() for k in m.signers],
+                          "update_keys": len(root.update_keys),
+                          "root_version": root.version}, indent=2))
+        return
     print("OK {}: {}/{} {} version {}{}, security counter {}, sequence {}, {} bytes in {} chunks, "
           "signed by {} of {} update keys ({}){}".format(
               args.bundle, m.product, m.device_class,
@@ -130,6 +155,10 @@ def cmd_verify(args):
               m.image_size, m.chunk_count(), len(m.signers), len(root.update_keys),
               ", ".join(k.hex() for k in m.signers),
               ", root version {}".format(root.version) if root.version else ""))
+
+
+class _Quiet(Exception):
+    """Exit 1 with nothing more to say: the command has printed its answer."""
 
 
 def cmd_inspect(args):
@@ -200,6 +229,7 @@ def _parser():
                         "new one. A directory holding anything else but a bundle (manifest, table/, "
                         "chunks/, roots/) is never replaced")
     c.add_argument("--progress", action="store_true", help="show progress even when stderr is not a terminal")
+    c.add_argument("--json", action="store_true", help="what was written, as JSON on stdout")
     c.set_defaults(run=cmd_sign)
 
     c = sub.add_parser("cosign", help="add signatures to a bundle's manifest",
@@ -221,6 +251,9 @@ def _parser():
     c.add_argument("--hw-rev", metavar="REV", help="refuse bundles that do not fit this hardware revision")
     c.add_argument("--target", choices=sorted(writer.TARGETS), help="refuse bundles for the other target")
     c.add_argument("--at", metavar="TIME", help="judge expiry at TIME: ISO 8601 or +30d (default: now)")
+    c.add_argument("--json", action="store_true",
+                   help="the verdict as JSON on stdout: valid, and the manifest's facts or the "
+                        "reason code and its meaning (exit status as without it)")
     c.add_argument("--progress", action="store_true", help="show progress even when stderr is not a terminal")
     c.set_defaults(run=cmd_verify)
 
@@ -251,6 +284,8 @@ def main(argv=None):
         return 1
     except BundleError as e:
         print("mpota: {}".format(reasons.refused(e.reason)), file=sys.stderr)
+        return 1
+    except _Quiet:
         return 1
     except KeyboardInterrupt:
         print("mpota: interrupted", file=sys.stderr)

@@ -37,9 +37,14 @@ _WORDS = {
 }
 
 
+def meaning(reason):
+    """What a reason code means, in words ('' if none here)."""
+    return _WORDS.get(reason, "")
+
+
 def explain(reason):
     """`reason (what it means)`, or the bare code if it has no words here."""
-    words = _WORDS.get(reason)
+    words = meaning(reason)
     return "{} ({})".format(reason, words) if words else reason
 
 
