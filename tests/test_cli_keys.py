@@ -23,6 +23,20 @@ def test_keygen_writes_a_private_pkcs8_key_and_its_public_key(tmp_path):
     assert F.key_id(raw).hex() in proc.stdout
 
 
+def test_keygen_json_names_the_files_and_the_key_id_for_scripts(tmp_path):
+    import json
+
+    from mpota.bundle import format as F
+
+    proc = f.cli("keygen", tmp_path / "rel", "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    pub = serialization.load_pem_public_key((tmp_path / "rel.pub").read_bytes())
+    raw = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    assert out == {"key": str(tmp_path / "rel.key"), "pub": str(tmp_path / "rel.pub"),
+                   "key_id": F.key_id(raw).hex(), "encrypted": False}
+
+
 def test_keygen_refuses_to_overwrite_a_key(tmp_path):
     assert f.cli("keygen", tmp_path / "k").returncode == 0
     before = (tmp_path / "k.key").read_bytes()

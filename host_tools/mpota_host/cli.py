@@ -30,6 +30,10 @@ def _when(text):
 def cmd_keygen(args):
     passphrase = keys.passphrase_from(args.passphrase_env, args.ask_passphrase, confirm=True)
     key_path, pub_path, raw = keys.write_keypair(args.name, passphrase, args.force)
+    if args.json:
+        print(json.dumps({"key": key_path, "pub": pub_path, "key_id": keys.key_id_hex(raw),
+                          "encrypted": passphrase is not None}, indent=2))
+        return
     print("wrote {} and {} (key id {})".format(key_path, pub_path, keys.key_id_hex(raw)))
 
 
@@ -177,6 +181,7 @@ def _parser():
     c.add_argument("--passphrase-env", metavar="VAR", help="encrypt NAME.key with the passphrase in $VAR")
     c.add_argument("--ask-passphrase", action="store_true", help="encrypt NAME.key, asking for a passphrase")
     c.add_argument("--force", action="store_true", help="replace existing files")
+    c.add_argument("--json", action="store_true", help="the files written and the key id, as JSON on stdout")
     c.set_defaults(run=cmd_keygen)
 
     c = sub.add_parser("pubkey", help="write the public key of a key file or PKCS#11 key",
