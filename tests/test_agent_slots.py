@@ -253,7 +253,7 @@ bringup.run_app()
 """.format(base=str(tmp_path / "dev"), **{k: str(v) for k, v in b.items()}), path=kit.PATH)
     lines = [ln for ln in out.splitlines() if ln.startswith("mpota: ") or ln.startswith("app ")]
     assert lines[0] == "mpota: no app to run: not-provisioned"
-    assert lines[1].startswith("mpota: no app to run (")
+    assert lines[1] == "mpota: no app to run: boot() has not chosen one"
     assert lines[2:4] == ["mpota: boot: version 1", "app version 1"]
     assert lines[4] == "mpota: boot: trial of version 2"
     assert lines[5] == "app version 2"

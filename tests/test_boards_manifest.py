@@ -141,7 +141,7 @@ def test_the_parts_together_are_exactly_the_agents_source_tree(tmp_path):
     core.write_text('include({!r}, serial=False, network=False, appdir=False)\n'.format(
         str(ROOT / "firmware" / "manifest.py")))
     left_out = {_module(p) for p in _tree() - _agent(_Manifest("RPI_PICO", core).files)}
-    # Every part can be left out: nothing in the core needs one at import.
+    # No optional module is in the core: every part can be left out.
     assert set(OPTIONAL) <= left_out
 
 

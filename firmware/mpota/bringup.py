@@ -199,22 +199,21 @@ def run_app():
     directory it put on sys.path), as the board runs its own main.py."""
     import sys
 
+    from . import device as D
+    from . import trial
     from .errors import AgentError
 
     try:
-        bank = _device().bank
+        bank = D.current().bank
     except AgentError as e:
         _say("mpota: no app to run: {}".format(e.reason))
         return
     app = getattr(bank, "app", None)
-    chosen = [app(i) for i in (0, 1) if app is not None and app(i) in sys.path]
+    if app is None:
+        _say("mpota: no app to run: the bank holds no app directories")
+        return
+    chosen = [app(i) for i in (0, 1) if app(i) in sys.path]
     if not chosen:
-        _say("mpota: no app to run (the bank holds no app directories, or boot() did not run)")
-        return
-    try:
-        with open(chosen[0] + "/main.py") as f:
-            code = f.read()
-    except OSError:
+        _say("mpota: no app to run: boot() has not chosen one")
+    elif not trial.run_main(chosen[0]):
         _say("mpota: the app has no main.py")
-        return
-    exec(code, {"__name__": "__main__"})

@@ -211,10 +211,10 @@ class Device:
             self.flash.close()
 
 
-def load(path="mpota.json"):
-    """The device described by the JSON file at path (relative paths in it
-    are taken from the file's directory). AgentError('not-provisioned')
-    without the file, 'config' if it is not a JSON object."""
+def read_config(path="mpota.json"):
+    """The configuration in the JSON file at path: AgentError
+    ('not-provisioned') without the file, 'config' if it is not a JSON
+    object."""
     import json
 
     try:
@@ -229,8 +229,14 @@ def load(path="mpota.json"):
         f.close()
     if not isinstance(config, dict):
         raise AgentError("config")
+    return config
+
+
+def load(path="mpota.json"):
+    """The device described by the JSON file at path (read_config; relative
+    paths in it are taken from the file's directory)."""
     cut = path.rfind("/")
-    return Device(config, path[:cut] if cut > 0 else ("/" if cut == 0 else "."))
+    return Device(read_config(path), path[:cut] if cut > 0 else ("/" if cut == 0 else "."))
 
 
 _current = []  # type: list

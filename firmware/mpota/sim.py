@@ -209,11 +209,7 @@ def set_config(base, args):
         raise _Usage("set: {} needs a number".format(key))
     if key in _FLAGS and value not in ("true", "false"):
         raise _Usage("set: {} is true or false".format(key))
-    try:
-        with open(base + "/" + _CONFIG) as f:
-            cfg = json.load(f)
-    except OSError:
-        raise AgentError("not-provisioned")
+    cfg = D.read_config(base + "/" + _CONFIG)
     if key in _FLAGS:
         value = value == "true"
     elif key in _NUMBERS:
@@ -286,12 +282,8 @@ def reboot(base, args):
         apptar.remove(app)
         apptar.extract(dev.bank.regions[res.slot], res.size, app)
         sys.path.insert(0, app)
-    try:
-        with open(app + "/main.py") as f:
-            code = f.read()
-    except OSError:
+    if not trial.run_main(app):
         raise _Fail("the app of version {} has no main.py to run".format(res.version))
-    exec(code, {"__name__": "__main__"})
     _report(dev, "reverted" if res.reverted else ("trial-boot" if res.trial else "boot"))
 
 
@@ -344,7 +336,7 @@ def _hint(base, reason):
     if reason != "tls":
         return ""
     try:
-        cfg = D.load(base + "/" + _CONFIG).cfg
+        cfg = D.read_config(base + "/" + _CONFIG)
     except AgentError:
         return ""
     if cfg.get("source", "").startswith("http://") and not cfg.get("allow_http"):

@@ -125,3 +125,15 @@ def confirm(dev):
     dev.log(st, L.CONFIRM, value=st.active_version)
     dev.save(st)
     return True
+
+
+def run_main(folder):
+    """Run folder/main.py (an app's entry point) as a board runs its own
+    main.py; False if the folder has none."""
+    try:
+        with open(folder + "/main.py") as f:
+            code = f.read()
+    except OSError:
+        return False
+    exec(code, {"__name__": "__main__"})
+    return True

@@ -43,17 +43,12 @@ def check_range(size, addr, n):
         raise FlashError("range")
 
 
-def check_write(flash, addr, n):
-    """Whole write units, inside the chip."""
+def check_program(flash, addr, n):
+    """Whole write units, inside one page."""
     check_range(flash.size, addr, n)
     w = flash.write_size
     if addr % w or n % w:
         raise FlashError("align")
-
-
-def check_program(flash, addr, n):
-    """Whole write units, inside one page."""
-    check_write(flash, addr, n)
     page = flash.page_size
     if n > page or addr // page != (addr + n - 1) // page:
         raise FlashError("align")

@@ -5,11 +5,12 @@ writeblocks(block, buf, offset) (programs without erasing) and
 ioctl(6, block) (erases one block); ioctl(4) and ioctl(5) give the block
 count and size. RP2040 programs whole 256-byte pages (write_size 256);
 ESP32 partitions take any length. The drivers split a program at page
-boundaries themselves, so only the range and the write unit are checked
-here: a misaligned program on a real chip corrupts it rather than failing.
+boundaries themselves, so only the write unit and the sector are checked
+here (a misaligned program on a real chip corrupts it rather than
+failing); the Region every caller goes through checks the range.
 """
 
-from . import check_erase, check_geometry, check_range, check_write
+from . import FlashError, check_geometry
 
 try:
     from micropython import const
@@ -39,15 +40,17 @@ class BlockFlash:
         pass
 
     def read(self, addr, buf):
-        check_range(self.size, addr, len(buf))
         bs = self.sector_size
         self.bdev.readblocks(addr // bs, buf, addr % bs)
 
     def program(self, addr, buf):
-        check_write(self, addr, len(buf))
+        w = self.write_size
+        if addr % w or len(buf) % w:
+            raise FlashError("align")
         bs = self.sector_size
         self.bdev.writeblocks(addr // bs, buf, addr % bs)
 
     def erase(self, addr):
-        check_erase(self, addr)
+        if addr % self.sector_size:
+            raise FlashError("align")
         self.bdev.ioctl(_IOCTL_BLOCK_ERASE, addr // self.sector_size)

@@ -131,8 +131,6 @@ def connect(host, port, ctx, connect_ms, read_ms):
         # gets the socket timeout): make it progress in send(), polled.
         # CPython's has one (the socket timeout covers the whole call).
         shaking = hasattr(raw, "readinto")
-        if shaking:
-            raw.settimeout(0)
         try:
             if shaking:
                 stream = ctx.wrap_socket(raw, server_hostname=host, do_handshake_on_connect=False)
@@ -182,8 +180,10 @@ class Conn:
         return ticks_add(ticks_ms(), ms if ms < _MAX_WAIT_MS else _MAX_WAIT_MS)
 
     def send(self, data):
-        """Write all of data within read_ms (the handshake first, within
-        its own time, if it has not run). Raises SourceError."""
+        """Write all of data within read_ms. On a connection whose TLS
+        handshake has not run (MicroPython), it runs first, and the
+        handshake and this data share one connect_timeout; any failure
+        there is 'tls'. Raises SourceError."""
         self._nonblocking()
         shaking = self.handshake_ms > 0
         deadline = self.deadline(self.handshake_ms if shaking else self.read_ms)

@@ -246,12 +246,13 @@ class Install:
         try:
             check.finish()
         except BundleError as e:
-            # Check every unit again next time rather than trust progress;
-            # saved here, since a refusal logged before is not saved again.
-            if self.st.p_units:
-                self.st.p_units = 0
+            # Check every unit again next time rather than trust progress,
+            # stored even when the refusal was logged before and is not.
+            cleared = self.st.p_units
+            self.st.p_units = 0
+            if not offer.note(self.dev, self.st, L.VERIFY_FAIL, e.reason, self.m.version) and cleared:
                 self.dev.save(self.st)
-            self._refuse(e)
+            raise e
 
     def _tell(self, c, how):
         if self.progress:

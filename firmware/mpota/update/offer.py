@@ -13,13 +13,14 @@ from . import fetch
 
 def note(dev, st, event, reason, value):
     """Log a failure once: the same refusal at every check would fill the
-    ring and wear the flash."""
+    ring and wear the flash. True if it logged and saved st."""
     code = L.reason_code(reason)
     last = st.last()
     if last and last[0] == event and last[1] == code and last[2] == value:
-        return
+        return False
     dev.log(st, event, reason, value)
     dev.save(st)
+    return True
 
 
 def manifest(dev, src, st, persist):
