@@ -273,9 +273,31 @@ def test_what_an_interrupted_sign_left_behind_is_pointed_out_not_deleted(work):
     proc = sign(work, "-o", "good", "--force", "--version", 8)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.splitlines() == [
-        "mpota: note: ./.good.old-def456 is left from an interrupted sign (the bundle it "
-        "replaced, in bundle/); delete it when no sign is running",
-        "mpota: note: ./.good.tmp-abc123 is left from an interrupted sign (a bundle that "
-        "was being written); delete it when no sign is running"]
+        "mpota: note: {} is left from an interrupted sign (the bundle it replaced, in "
+        "bundle/); delete it when no sign is running".format(work / ".good.old-def456"),
+        "mpota: note: {} is left from an interrupted sign (a bundle that was being "
+        "written); delete it when no sign is running".format(work / ".good.tmp-abc123")]
+    # Named the same whatever the spelling of -o.
+    proc = sign(work, "-o", "good/", "--force", "--version", 9)
+    assert proc.returncode == 0 and str(work / ".good.tmp-abc123") in proc.stderr
     assert (work / ".good.tmp-abc123").is_dir() and (work / ".good.old-def456").is_dir()
     assert verifies(work)
+
+
+def test_ctrl_c_in_the_swap_puts_the_serve_state_back_before_anything_is_deleted(
+        tmp_path, monkeypatch):
+    from mpota_host import outdir
+
+    target, tmp = tmp_path / "good", tmp_path / ".good.tmp-x"
+    (target / outdir.SERVE_STATE).mkdir(parents=True)
+    (target / outdir.SERVE_STATE / "ca.key").write_text("secret")
+    tmp.mkdir()
+
+    def interrupted(tmp, target):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(outdir, "_replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        outdir._swap(str(tmp), str(target))
+    assert (target / outdir.SERVE_STATE / "ca.key").read_text() == "secret"
+    assert os.listdir(tmp) == []

@@ -63,10 +63,9 @@ def cmd_sign(args):
     writer.check(params)
     writer.check_key_count(len(args.key))
     writer.check_output(args.output, args.force)
-    for name, what in outdir.leftovers(args.output):
+    for path, what in outdir.leftovers(args.output):
         print("mpota: note: {} is left from an interrupted sign ({}); delete it when "
-              "no sign is running".format(os.path.join(os.path.dirname(args.output) or ".", name), what),
-              file=sys.stderr)
+              "no sign is running".format(path, what), file=sys.stderr)
     published = [writer.read_root(p) for p in args.root or ()]
     if not os.path.isdir(args.image):
         writer.check_image(args.image, args.target)
@@ -143,7 +142,7 @@ def cmd_verify(args):
     if args.json:
         print(json.dumps({"valid": True, "bundle": args.bundle, "product": m.product,
                           "device_class": m.device_class,
-                          "target": "firmware" if m.target == F.TARGET_FIRMWARE else "app",
+                          "target": inspect_mod.TARGET_NAMES[m.target],
                           "version": m.version, "label": m.label,
                           "security_counter": m.security_counter, "sequence": m.sequence,
                           "image_size": m.image_size, "chunks": m.chunk_count(),
@@ -154,7 +153,7 @@ def cmd_verify(args):
     print("OK {}: {}/{} {} version {}{}, security counter {}, sequence {}, {} bytes in {} chunks, "
           "signed by {} of {} update keys ({}){}".format(
               args.bundle, m.product, m.device_class,
-              "firmware" if m.target == F.TARGET_FIRMWARE else "app", m.version,
+              inspect_mod.TARGET_NAMES[m.target], m.version,
               " ({})".format(m.label) if m.label else "", m.security_counter, m.sequence,
               m.image_size, m.chunk_count(), len(m.signers), len(root.update_keys),
               ", ".join(k.hex() for k in m.signers),

@@ -16,7 +16,7 @@ from . import files, reasons
 from .errors import CommandError
 from . import timefmt
 
-_TARGETS = {F.TARGET_FIRMWARE: "firmware", F.TARGET_APP: "app"}
+TARGET_NAMES = {F.TARGET_FIRMWARE: "firmware", F.TARGET_APP: "app"}
 _CODECS = {F.CODEC_NONE: "none", F.CODEC_DEFLATE: "deflate"}
 
 
@@ -38,7 +38,7 @@ def describe(bundle):
         "product": m.product,
         "device_class": m.device_class,
         "hw_revs": list(m.hw_revs),
-        "target": _TARGETS[m.target],
+        "target": TARGET_NAMES[m.target],
         "version": m.version,
         "label": m.label,
         "security_counter": m.security_counter,

@@ -55,7 +55,7 @@ def check(out, force):
 
 def leftovers(out):
     """What an interrupted sign (a kill, a power cut) left beside `out`:
-    [(name, what it holds)], for the user to look at; never deleted here,
+    [(path, what it holds)], for the user to look at; never deleted here,
     since another sign may be running."""
     parent = os.path.dirname(os.path.abspath(out)) or "."
     base = "." + os.path.basename(os.path.abspath(out))
@@ -65,10 +65,14 @@ def leftovers(out):
         return []
     found = []
     for n in names:
+        path = os.path.join(parent, n)
         if n.startswith(base + ".tmp-"):
-            found.append((n, "a bundle that was being written"))
+            what = "a bundle that was being written"
+            if os.path.isdir(os.path.join(path, SERVE_STATE)):
+                what += ", with the {} of mpota serve: move that back first".format(SERVE_STATE)
+            found.append((path, what))
         elif n.startswith(base + ".old-"):
-            found.append((n, "the bundle it replaced, in bundle/"))
+            found.append((path, "the bundle it replaced, in bundle/"))
     return found
 
 
@@ -144,7 +148,8 @@ def _swap(tmp, target):
         os.rename(kept, os.path.join(tmp, SERVE_STATE))
     try:
         _replace(tmp, target)
-    except OSError:
+    except BaseException:
+        # Back before anything deletes tmp (an error or Ctrl-C alike).
         if carried:
             os.rename(os.path.join(tmp, SERVE_STATE), kept)
         raise

@@ -75,7 +75,8 @@ def cmd_provision(args):
     with connect(args) as link:
         if "ram" not in cfg.get("flash", {}) and board.probe(link).platform == "qemu":
             # Its machine.reset() ends the emulator, and only a RAM bank
-            # gets the soft reset instead (docs/BRINGUP.md).
+            # gets the soft reset instead (the rule of bringup.reset_kind,
+            # docs/BRINGUP.md).
             raise CommandError("the emulated board ends at a reset: provision it with "
                                "--bank flash --ram-flash 0x20000000")
         res = bringup(link, "provision, {!r}, {!r}, {!r}, {!r}".format(
