@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # mpota: `make demo` and `make test` are the two commands; each sets up what
 # it needs first. Everything built lands in build/ (git-ignored).
 #

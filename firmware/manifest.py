@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The mpota agent for a firmware's frozen manifest, by part, so that a board
 # freezes only what it uses (docs/BOARDS.md, "What a board freezes"):
 #

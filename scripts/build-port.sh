@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Builds one MicroPython port out of tree and prints one line about it.
 #
 #   [TRACK="files..."] scripts/build-port.sh NAME PORT BUILD_DIR OUTPUT [make variables...]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`make demo`: the whole story of an mpota update, on this machine.
 
 Makes keys and a trust root, signs three releases of a small app, serves

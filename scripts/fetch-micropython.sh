@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Unpacks Debian's `micropython` source package into build/micropython and
 # records its version. Needs the deb-src entry that setup-system.sh adds.
 set -eu

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Builds the firmware for one board, or says in one line what is missing.
 #
 #   scripts/firmware.sh BOARD        (make firmware BOARD=...)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Writes the agent as a mip package, for boards running stock MicroPython.
 
     python scripts/mip_package.py [--base URL] OUT          (make mip)
@@ -74,7 +75,7 @@ def write_agent(out, base, mpy_cross=MPY_CROSS, agent=AGENT):
         if run.returncode != 0:
             raise PackageError("mpy-cross {}: {}".format(src, run.stderr.strip()))
         urls.append([dest, _url(base, dest)])
-    _write_json(out / "package.json", {"version": version, "urls": urls})
+    _write_json(out / "package.json", {"version": version, "license": "MIT", "urls": urls})
     return urls
 
 
@@ -86,7 +87,8 @@ def write_natmods(out, base, natmod=NATMOD, agent=AGENT):
         (out / dest).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(natmod / arch / "ed25519.mpy", out / dest)
         _write_json(out / "ed25519-{}.json".format(arch),
-                    {"version": version, "urls": [["ed25519.mpy", _url(base, dest)]]})
+                    {"version": version, "license": "MIT",
+                     "urls": [["ed25519.mpy", _url(base, dest)]]})
     return archs
 
 

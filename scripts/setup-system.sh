@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Installs the Debian packages the build and the tests need, and fetches
 # MicroPython's source from Debian's `micropython` source package.
 # Idempotent: a second run only checks that everything is in place.

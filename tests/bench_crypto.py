@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Speed and size of the Ed25519 verifier, measured against libsodium in the
 same run. `make bench-crypto` runs this; it is a benchmark, not a test.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Memory and speed of the device's HTTP source on the unix port, against
 `mpota serve` on localhost. A benchmark, not a test: it prints figures.
 

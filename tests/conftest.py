@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Session-wide targets: the MicroPython builds the tests run code on.
 
 A missing build is a failure, never a skip: the message says to run

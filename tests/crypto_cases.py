@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Ed25519 test cases and the plumbing that runs them on every implementation.
 
 Cases are (label, public_key, signature, message). Their expected verdicts

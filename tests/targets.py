@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The MicroPython builds that tests run code on.
 
 Every target takes MicroPython source, runs it in a fresh interpreter and

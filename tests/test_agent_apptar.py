@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The app archive unpacker (firmware/mpota/apptar.py) under MicroPython.
 
 The archive was verified against the signed image hash before it is

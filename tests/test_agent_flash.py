@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The NOR flash model keeps a real chip's rules, so that code which
 passes against it does not depend on things a chip would not do; and it
 cuts power exactly where asked (the fault campaign's tool)."""

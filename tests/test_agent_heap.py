@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A whole update fits in the heap docs/AGENT.md gives for the unix port:
 stored chunks with the agent loaded from its .py sources, deflated chunks
 with it as .mpy, and over HTTPS with TLS included; and the limit is real:

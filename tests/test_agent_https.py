@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The agent over HTTPS against a real `mpota serve`, as the simulated
 device does it from the shell: a delta update with trial boot and confirm
 and the status reports the server logs; a connection dropped mid-chunk

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The install path on the unix port, against the NOR flash model: full
 update and confirm, refusal of every bundle a device must not install,
 resume after a dropped transfer, delta transfers, root rotation."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The simulated device, driven from the shell exactly as docs/AGENT.md
 shows: provision, update, trial boot, confirm, a failed trial rolled back,
 a replayed old release refused, and the audit log that tells it."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Every kind of slot behind the same agent: two app directories (any
 board with a filesystem, CircuitPython included), the ESP32's OTA
 partitions and a raw region of an RP2040's flash (through stand-in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The state record survives power loss: two copies, the newer valid one
 wins, so a cut at any flash operation of any save leaves the old state or
 the new one, never neither and never a mix."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The agent on the emulated Cortex-M3 board (192 KB heap), driven by the
 real `mpota device` over the board's serial pty, as a board on USB.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The flash in spare RAM (mpota/flash/ram.py) keeps the NOR rules the
 agent's state store and install are written against, on the unix port and
 at a real address on the emulated Cortex-M3 board."""

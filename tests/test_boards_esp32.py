@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """ESP32_GENERIC: the OTA partition table and the sdkconfig that points at
 it. No ESP-IDF here, so the board's cmake file is run by cmake itself (as
 the esp32 port's CMakeLists.txt includes it) and the table is read by a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`make firmware BOARD=...`: builds where the board's SDK is present and
 otherwise stops with one line naming what is missing and how to get it.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The frozen manifests of ESP32_GENERIC, RPI_PICO and RPI_PICO_W, read by
 MicroPython's own manifest tool (tools/manifestfile.py, freeze mode) as the
 port's build reads them.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """RPI_PICO and RPI_PICO_W: the flash split, the size guard, the device
 configuration. No Pico SDK here, so each piece is checked with the tool
 that reads it in a real build: cmake for the board files, a C compiler for

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Malformed documents and tables never crash the verifier: every input
 ends in a manifest or a clean BundleError with the reason the spec names.
 

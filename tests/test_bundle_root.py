@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Trust root: provisioning, rotation (accepted and forged), revocation,
 and the chain a device applies from a bundle's roots/ directory."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Round trips: what the writer signs, the device verifier accepts, and the
 chunks reassemble into exactly the image (checked independently of the
 verifier, from docs/FORMAT.md)."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """One verifier, two runtimes: a corpus of valid and tampered bundles gets
 the same verdict from `mpota verify` (CPython, a real subprocess) and from
 the same firmware code under build/unix/micropython. Each case also has

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """docs/FORMAT.md is enough to write a compatible signer: the worked example
 is built here byte by byte from the page (not from the writer), and both
 the device reader and `mpota sign` must agree with it exactly."""

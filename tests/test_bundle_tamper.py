@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Tampered bundles are refused by the device verifier, each with the
 reason that names what was done to it (docs/FORMAT.md, "Reason codes").
 

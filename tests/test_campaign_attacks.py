@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The attack family of the campaign (docs/CAMPAIGN.md), whole: it is the
 threat list, so `make test` and `make campaign` run the same cases. Each
 case is one named attack of the TUF/Uptane list; controls show that a

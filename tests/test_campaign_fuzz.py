@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A bounded sample of the fuzz family (`make campaign` runs thousands of
 examples per target, atheris if it installed, and 300,000 MicroPython
 rounds; docs/CAMPAIGN.md): manifest and root parsers and the trust

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A bounded sample of the network campaign (`make campaign` runs more
 drop offsets and the persistent variants; docs/CAMPAIGN.md): every fault
 mode of `mpota serve --fault`, and what only a raw server can do (answer

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A bounded sample of the power-cut campaign (`make campaign` cuts before
 every operation; docs/CAMPAIGN.md): for each setup and cycle, power is
 cut before every STRIDE-th flash operation or state write, whole and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Faults the power-cut campaign found in the agent, each cut at the exact
 operation it found and checked on the fix (docs/CAMPAIGN.md, "Found and
 fixed"). The cut is real: PowerCut raised at that write, the device

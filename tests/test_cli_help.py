@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Every command has a complete --help, and usage errors fail cleanly."""
 
 import pytest

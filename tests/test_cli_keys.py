@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`mpota keygen` and key files: PKCS#8 PEM, private file not readable by
 others, optional passphrase, never silently overwritten."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Signing with a key that never leaves a PKCS#11 token: a SoftHSM2 token
 made in a temporary directory, an Ed25519 key generated inside it with
 OpenSC's pkcs11-tool, then `mpota sign -k pkcs11:...` and `mpota verify`."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`mpota root`: create a threshold root, sign it offline key by key,
 rotate it (revoking a key), publish the rotation in a bundle, and see
 devices (here `mpota verify`) follow it."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`mpota sign` never damages what is already at the output path: every
 input is checked before anything is written, the bundle is built beside the
 output and swapped in only when complete, and each refusal is one line that

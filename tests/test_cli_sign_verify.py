@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The release engineer's path through the real `mpota` command: keys,
 sign, verify (exit 0 and one line, or exit 1 and the reason), inspect,
 k-of-n co-signing, app images, progress."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`make demo` is the README's first command: it must tell its whole story."""
 
 import subprocess

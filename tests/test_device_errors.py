@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`mpota device` fails with one line a person can act on: no board, a
 busy port, no MicroPython on the line, the wrong files for the board, no
 agent, not provisioned; and picks the board's files by what it is."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`mpota device` against the unix port on a pseudo-terminal: stock
 MicroPython without the ed25519 C module (so install brings the x64 native
 module), slots in directories of its filesystem, reached by real mpremote

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The serial wire protocol (mpota/source/serial.py): the board's reader
 takes exactly the frames the host writes (mpota_host/device/wire.py) and
 gives the line up (LineLost) on anything else, before the agent sees a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Differential test: our verifiers against libsodium, verdict by verdict.
 
 10,000 cases from a fixed seed (crypto_cases.differential_cases): valid

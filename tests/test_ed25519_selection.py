@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Which Ed25519 implementation mpota.crypto picks, and the API's edges.
 
 The C module when the firmware has it (built in or as a natmod), never a

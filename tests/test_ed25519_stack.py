@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The verifier's deepest call path fits in 3 KB of stack on the cores it
 targets (docs/ED25519.md, "Constraints"): each frame as GCC reports it
 (-fstack-usage, static frames only), summed along the call graph GCC

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The C module's constants are derived, not typed in: regenerating them from
 their definitions must give the committed files byte for byte."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The agent as a mip package (scripts/mip_package.py, make mip), installed
 by the mip that stock MicroPython carries: build/unix-stock has no mpota
 and no ed25519 module of its own, like a board with stock firmware.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`mpota serve` as a process, probed with CPython's own HTTP client: ranges,
 lengths, what it refuses to serve, the status endpoint, its certificates,
 and a clean stop on SIGINT and SIGTERM."""

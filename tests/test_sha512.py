@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """SHA-512 on every implementation, against CPython's hashlib.
 
 Known answers (FIPS 180 examples, empty, one million 'a' fed in pieces),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The targets themselves: every other test trusts that code sent to a target
 really runs there, that a failure on the target fails the test, and that the
 emulated board looks like the microcontroller it stands for.

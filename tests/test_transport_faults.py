@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Network faults from `mpota serve --fault`, over TLS, under the MicroPython
 unix build: each ends in a clean SourceError within bounded time, and where
 the data can still be had, resuming with open(name, offset) completes it."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The device's HTTPS source against a real `mpota serve`, under the
 MicroPython unix build: downloads whole and by Range, the pinned CA and the
 host name, plain HTTP only when allowed, keep-alive, and a heap-locked

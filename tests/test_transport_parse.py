@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The strict response-head parser and the URL and name rules of the HTTP
 source, on CPython case by case, then the same cases under MicroPython
 with the same answers."""

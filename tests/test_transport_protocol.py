@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The device's HTTP client against a server that breaks the protocol on
 purpose (tests/net/rawserver.py), under the MicroPython unix build. Plain
 HTTP with allow_http=True: the framing rules are the same inside TLS, and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A peer that sends just enough, just in time, to keep each receive inside
 its socket timeout must not hold the device's HTTP client for longer than
 the step's own time: the TLS handshake (connect_timeout), a response head

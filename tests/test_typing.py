@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The agent type-checked against each board's stubs (mypy).
 
 One run per stub set in build/stubs/<set> (make stubs, pins in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # mpota on a generic ESP32 module with 4 MiB of flash: two OTA app slots,
 # the bootloader's rollback on, the agent frozen in, the ed25519 C module
 # compiled in. Build (ESP-IDF 5.x set up, see docs/BOARDS.md):

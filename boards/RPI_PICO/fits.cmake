@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Fails the build when the firmware image would run into the filesystem.
 #
 # The rp2 port checks this only with assert() at run time, which release

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Raspberry Pi Pico (RP2040, 2 MiB flash) running mpota: the port's RPI_PICO
 # with the agent frozen in, the ed25519 C module compiled in, and the flash
 # split moved to make room for both. Build: see README.md.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Raspberry Pi Pico running mpota: the port's board settings (found through
 // the port directory on the include path), then the flash split.
 #include "boards/RPI_PICO/mpconfigboard.h"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Stock RPI_PICO_W's frozen modules (networking, Bluetooth), plus the parts
 # of the mpota agent this board uses (firmware/manifest.py): the core,
 # bring-up over serial, updates over the network, app directories and a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Raspberry Pi Pico W (RP2040 and CYW43 radio, 2 MiB flash) running mpota:
 # the port's RPI_PICO_W with the agent frozen in, the ed25519 C module
 # compiled in, and the flash split moved to make room for both.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Raspberry Pi Pico W running mpota: the port's board settings (radio,
 // networking; found through the port directory on the include path), then
 // the flash split.

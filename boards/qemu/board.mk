@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Shared part of our qemu boards, included by each board's mpconfigboard.mk
 # after it has set MPOTA_CLOCK (the SoC whose counter backs `time`).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A free-running microsecond counter, one per emulated SoC.
 //
 // QEMU drives these peripherals from its virtual clock, so under

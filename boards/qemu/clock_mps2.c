@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Microsecond counter for the MPS2 boards (AN385: Cortex-M3).
 //
 // The FPGA I/O block has a 32-bit COUNTER that advances each time the

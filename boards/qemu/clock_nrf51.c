@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Microsecond counter for the nRF51 (micro:bit machine, Cortex-M0).
 //
 // TIMER0 runs from a 16 MHz clock; prescaler 4 divides it to 1 MHz and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The `time` module of our qemu boards.
 //
 // The qemu port is built with MICROPY_PY_TIME (0) because it has no tick

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Configuration of our qemu boards: the port's own settings, then the
 // changes we need. Selected with MP_CONFIGFILE (see board.mk), the hook
 // py/mpconfig.h offers for this, so the port's files stay untouched.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """mpota: secure over-the-air updates for MicroPython and CircuitPython boards.
 
 This is the on-device package. It also imports on CPython, where the host

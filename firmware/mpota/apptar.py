@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Unpack an app image (a ustar archive, docs/FORMAT.md "App image").
 
 Reads the archive from a region (a slot) through one 512-byte buffer and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The board side of `mpota device` (docs/BRINGUP.md): the host calls these
 over the REPL and reads their answer from one line on stdout,
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A device: its configuration and the flash, state, slots and source it
 implies (docs/AGENT.md, "Configuration").
 

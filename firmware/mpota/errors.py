@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The agent's own refusals (the verifier's are bundle.error.BundleError,
 the transports' source.SourceError)."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Factory setup: give a device its trust root and its first image.
 
 Where the agent chooses the slot, the first image goes through the same

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Tell the update server how the device is doing (best effort).
 
 A source that can POST (mpota.source.http.HttpSource) sends a small JSON

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """SHA-256 on every runtime: MicroPython and CPython have hashlib.sha256;
 CircuitPython's hashlib has only new(name)."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A simulated device on the unix port, driven from the shell: see _USAGE
 (printed when run without a command; MicroPython drops docstrings)."""
 

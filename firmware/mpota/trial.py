@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Trial boots, confirmation and rollback (docs/AGENT.md, "Boot").
 
 Two separate mechanisms:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Pack an application directory (Python/.mpy files) into the app image
 format of docs/FORMAT.md: an uncompressed POSIX ustar archive, members in
 sorted order with fixed metadata, so the same tree always gives the same

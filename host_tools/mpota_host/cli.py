@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`mpota`: make keys, manage the trust root, sign, verify, inspect and
 serve update bundles, and bring up boards over USB serial (`mpota device`).
 One command table, one error type, one exit path."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The development CA of `mpota serve`, and its server certificate.
 
 Made on first use in a state directory and kept there, so a device

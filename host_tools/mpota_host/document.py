@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Build, split and (re)sign signed documents (docs/FORMAT.md, "Signed
 document"). Field and framing constants come from the device's format
 module; every document written is parsed back by the device parser."""

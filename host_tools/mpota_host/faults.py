@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Ways for `mpota serve --fault` to misbehave on purpose.
 
 Each mode breaks one promise of a file answer, so that tests (and a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The host tools' file reads and writes, each failure one line for the user.
 
 Writes go to `<path>.tmp` and are renamed over `path`, so a key, a root or a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`mpota inspect`: a bundle's manifest in readable form (or JSON).
 
 Parsed with the device's own parser; signatures are listed, not judged

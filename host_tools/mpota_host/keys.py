@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Ed25519 key files: NAME.key (PKCS#8 PEM, optionally encrypted) and
 NAME.pub (SubjectPublicKeyInfo PEM). Key ids come from the format module."""
 

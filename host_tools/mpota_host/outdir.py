@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Where a bundle is written: in a hidden sibling of the output directory,
 renamed into place only once complete. A refusal, a full disk, a signing
 failure or Ctrl-C therefore leaves whatever was at the output path as it

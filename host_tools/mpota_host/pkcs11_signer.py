@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Sign with an Ed25519 key held in a PKCS#11 token (HSM, smart card,
 SoftHSM2), named by an RFC 7512 URI such as
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Progress of long operations on stderr: a redrawn line on a terminal,
 otherwise (with --progress) one line per tenth."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What each refusal reason code of docs/FORMAT.md means, for people.
 
 The code stays first in every message (scripts match on it); the words

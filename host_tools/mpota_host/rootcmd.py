@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`mpota root`: create, rotate, sign and show the trust root document.
 
 The document's layout is written by `roots`; what a device accepts is

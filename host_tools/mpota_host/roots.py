@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Trust root documents on the host: create, rotate, sign, check.
 
 A root lists root keys (they sign roots) and update keys (they sign

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`mpota serve DIR`: an HTTPS server for update bundles during development.
 
 A threaded stdlib http.server that serves the files under DIR the way a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Signers named on the command line by `-k`: a key file or a PKCS#11 URI.
 
 Each signer has `.public` (raw 32-byte key), `.describe` and `.sign(msg)`.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Times on the command line: ISO 8601 (UTC unless a zone is given) or an
 offset from now such as +30d, +12h, +90m."""
 

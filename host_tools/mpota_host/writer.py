@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Write a bundle directory (docs/FORMAT.md, "Layout"): cut the image into
 chunks, compress each where it helps, write them content-addressed, write
 the chunk table, then the signed manifest last, so a directory without a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The smallest MicroPython heap (-X heapsize) a whole update needs.
 
 A benchmark, not a test: prints figures for docs/AGENT.md.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Host side of the agent tests: keys, roots, bundles and app images, and
 running device code under the MicroPython unix build."""
 

@@ -1,1 +1,2 @@
+# SPDX-License-Identifier: MIT
 """Helpers for the bundle and CLI tests (keys, roots, bundles, tampering)."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Make keys, roots and bundles for tests.
 
 Bundles are written in-process by the real host writer (fast, no process

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The fault and attack campaign (issue 5; docs/CAMPAIGN.md).
 
 Four families, each a module with run(full, jobs) -> result.Family:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Family 3: the TUF/Uptane threat list, one named case each.
 
 Every case offers a device the attacker's bundle (or server) and expects

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Family 4: fuzzing the manifest and root parsers and the trust decisions.
 
 Three engines over the same code (mpota.bundle, as the device runs it):

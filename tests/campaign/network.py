@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Family 2: a server that misbehaves on purpose.
 
 Each case starts a server (`mpota serve --fault ...`, or for what it

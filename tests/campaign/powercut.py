@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Family 1: power cut before every operation of an update cycle.
 
 Host side: makes the bundles of each setup (a flash geometry or a slot

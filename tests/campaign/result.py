@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What a family reports: cases tried, passed, failed, the failures in
 words, and figures worth writing down (docs/CAMPAIGN.md)."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`make campaign`: every family at full size, one table.
 
   build/venv/bin/python tests/campaign/run.py [--sample] [--only NAME ...] [-j N]

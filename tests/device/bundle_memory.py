@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Measures the RAM the verifier keeps for update metadata while it checks
 # a bundle, phase by phase, as directory.verify() does it:
 #   manifest: document buffer, trust root, verified manifest

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Judges a stream of manifest documents with the firmware's trust module
 # and prints one verdict per document, for comparison with CPython.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Verifies bundle directories with the firmware's own verifier
 # (mpota.bundle) and prints one verdict per case, so a test can compare
 # them with `mpota verify` on CPython.

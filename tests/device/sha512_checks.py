@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # SHA-512 checks run on a target; the host compares the digests with
 # CPython's hashlib.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Verifies a stream of Ed25519 cases on a target and prints the verdicts.
 #
 # The test prepends two names before this text:

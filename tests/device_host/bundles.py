@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The trust root and signed app bundles of the `mpota device` tests."""
 
 import hashlib

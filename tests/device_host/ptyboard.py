@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Boards for the `mpota device` tests, each on a serial port that mpremote
 opens by path, as it opens a board on USB.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # MicroPython's raw REPL, for the unix port (runs on it, not on CPython).
 #
 # The unix port's own REPL has no raw mode, so mpremote cannot drive it.

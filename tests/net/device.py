@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Device-side code for the transport tests: HttpSource driven the way the
 agent drives it, run under build/unix/micropython (or CPython, for parity).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A tiny HTTP server that misbehaves on purpose (the one fake of these
 tests: a hostile or broken server is the edge being tested).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`mpota serve` as a real process, started on 127.0.0.1 with a free port."""
 
 import queue

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The ed25519 C module (firmware/cmod/ed25519/moded25519.c), built into our
 # firmware or loaded as a native .mpy: what the type checks see of it.
 from typing import Optional

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Field arithmetic modulo p = 2^255 - 19 (see field.h for the two layouts).
 #include "field.h"
 

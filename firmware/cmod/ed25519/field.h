@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Arithmetic modulo p = 2^255 - 19, for verification only: every input is
 // public, so functions may take time that depends on their data.
 //

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Derives every constant of the Ed25519 module from its definition (the curve
 from RFC 8032 section 5.1, SHA-512's constants from FIPS 180-4 section 4.2.3 and
 5.3.5) and prints `tables.h`. Run it to check the committed file:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The ed25519 module for cmake-based ports (ESP32, RP2):
 #   make USER_C_MODULES=<repo>/firmware/cmod/ed25519/micropython.cmake
 add_library(usermod_ed25519 INTERFACE)

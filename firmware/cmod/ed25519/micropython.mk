@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The ed25519 module for make-based ports (unix, qemu, and any port built
 # with USER_C_MODULES=<repo>/firmware/cmod).
 ED25519_MOD_DIR := $(USERMOD_DIR)

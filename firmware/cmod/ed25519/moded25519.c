@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // MicroPython binding of the verifier: `ed25519.verify()` and `ed25519.sha512`.
 // Built into firmware (MP_REGISTER_MODULE below) or, through
 // natmod/ed25519_natmod.c, as a native .mpy module for stock firmware.

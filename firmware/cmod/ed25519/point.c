@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Point arithmetic for verification: variable time (every input is public).
 #include "point.h"
 #include "scalar.h"

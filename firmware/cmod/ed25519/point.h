@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Points of the twisted Edwards curve -x^2 + y^2 = 1 + d x^2 y^2 (RFC 8032),
 // in the coordinate systems of Hisil, Wong, Carter and Dawson, "Twisted
 // Edwards curves revisited" (2008), with a = -1.

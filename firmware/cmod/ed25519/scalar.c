@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Scalar arithmetic for verification: all inputs are public, and the code
 // favours plain loops over speed because it runs once per signature.
 #include "scalar.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Scalars modulo L = 2^252 + 27742317777372353535851937790883648493, stored as
 // 32 bytes little-endian.
 #ifndef MPOTA_SCALAR_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // SHA-512 following FIPS 180-4 section 6.4. The message schedule is kept as a
 // 16-word ring instead of 80 words so the stack stays small on a microcontroller.
 #include <string.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // SHA-512 (FIPS 180-4), streaming. No heap, no global state: the caller owns
 // the context, so the same code serves the built-in and the native module.
 #ifndef MPOTA_SHA512_H

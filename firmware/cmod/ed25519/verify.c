@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The verification policy: the one place that decides whether a signature is
 // accepted. Every check below matches libsodium's crypto_sign_verify_detached,
 // so that a signature valid for mpota is valid for libsodium and vice versa.

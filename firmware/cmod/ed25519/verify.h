@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Ed25519 signature verification (RFC 8032, pure Ed25519: no context, no
 // prehash) with libsodium's acceptance policy; see docs/ED25519.md.
 #ifndef MPOTA_VERIFY_H

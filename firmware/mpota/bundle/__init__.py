@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Signed update bundles: format, trust decisions and streaming checks.
 
 Modules, one job each (see docs/FORMAT.md for the byte-level spec):

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Verify a bundle directory on a filesystem (docs/FORMAT.md, "Layout").
 
 The reader for `mpota verify` on the host and for tests on the device:

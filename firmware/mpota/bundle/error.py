@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The one exception the bundle verifier raises for a refused input."""
 
 

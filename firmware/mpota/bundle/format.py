@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """mpota bundle format 1: every magic, tag, limit and offset, and the bounded
 parsers of signed documents (manifest and trust root).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Read a raw-deflate chunk (codec CODEC_DEFLATE) on either runtime.
 
 MicroPython: the `deflate` module's DeflateIO in RAW mode with the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Streaming checks of bundle data: the chunk table, chunks and the image.
 
 Data arrives in pieces of any size (from a socket, a file or flash) and is

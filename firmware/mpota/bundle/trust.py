@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Trust decisions for signed documents: the one place that says yes or no.
 
 No I/O: readers hand in document bytes and facts about the device, and get

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Ed25519 verification and SHA-512 for mpota: one API, two implementations.
 
 Uses the `ed25519` C module (built into the firmware or loaded as a native

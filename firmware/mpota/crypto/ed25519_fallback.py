@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Pure-Python Ed25519 verification (RFC 8032, pure Ed25519), libsodium policy.
 
 Used where the `ed25519` C module is absent (CircuitPython, stock firmware).

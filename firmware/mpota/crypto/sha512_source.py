@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Picks the SHA-512 used by the pure-Python Ed25519 fallback.
 
 CPython and some ports have hashlib.sha512; CircuitPython and most

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Flash as the agent sees it: one small interface for every chip.
 
 A flash (or a window of one, see region.Region) has:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A flash behind MicroPython's extended block device protocol.
 
 esp32.Partition and rp2.Flash both take readblocks(block, buf, offset),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A NOR flash chip modelled on a file, for the unix port and fault tests.
 
 It keeps the rules a real chip has: erase works on whole aligned sectors

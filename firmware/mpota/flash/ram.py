@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A flash chip in RAM that the firmware leaves alone.
 
 For a board whose only persistent storage the agent can reach is memory

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Windows onto a flash, and a plain file that behaves like one.
 
 A Region is the part of a chip that holds one thing (a slot, a copy of the

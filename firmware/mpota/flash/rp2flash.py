@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A raw region of an RP2040's (or RP2350's) flash, for the agent's slots
 and state (bank "flash" with {"rp2": START} in the configuration).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Slots: two places for an image, one running, one to install into.
 
 Every kind of slot pair (a "bank") has the same interface:

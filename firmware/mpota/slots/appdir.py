@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Application bundles in two directories, for any board with a filesystem.
 
 Slot i is the directory <base>/<i>: `image` holds the app image (the ustar

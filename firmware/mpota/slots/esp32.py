@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The ESP32's two OTA app partitions, through esp32.Partition.
 
 The ESP-IDF bootloader starts the partition named in otadata; set_boot()

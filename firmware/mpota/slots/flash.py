@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Two regions of one flash; the agent's state record says which runs.
 
 Nothing starts code from these regions by itself: on the unix port the

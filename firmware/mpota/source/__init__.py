@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Where update files come from: one small interface for every transport.
 
 A source is any object with:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """HttpSource: bundle files over HTTP/1.1, or HTTPS with a pinned CA.
 
 Our own small client, because the agent needs what general clients do not

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Reading one HTTP response off a connection: its head, then its body.
 
 Reads go straight into the caller's buffer with the stream's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Strict parsing of an HTTP/1.1 response head, and of http(s) URLs.
 
 The head lies in HttpSource's fixed buffer, from the status line to the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A bundle directory on a filesystem as a source (an SD card, a host
 directory on the unix port, a mount from the host with mpremote)."""
 

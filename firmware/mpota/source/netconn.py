@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """One TCP connection, optionally inside TLS with a pinned CA, for HttpSource.
 
 A response is read in two modes. Until its body starts (the TLS handshake,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A source fed by the host over the board's serial line: the REPL's own
 stdin and stdout, while `mpota device push` (or install) drives the board
 (docs/BRINGUP.md, "Wire protocol").

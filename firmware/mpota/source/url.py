@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """URLs and names for HttpSource: what may go into a request line.
 
 Only http and https URLs with a plain host (name, IPv4, or bracketed

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """State that survives power loss (docs/AGENT.md, "State").
 
   record  the two-copy record store (flash sectors or files)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The device state record: boot state, anti-rollback floors, download
 progress and the audit log, at fixed offsets (docs/AGENT.md, "State").
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The audit log: what happened, as events in a bounded ring.
 
 Each entry is 10 bytes (event u8, reason u8, value u32, time u32) and

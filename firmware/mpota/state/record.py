@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A record that survives power loss: two copies, the newer valid one wins.
 
 Each copy lives in its own area (sectors of a flash, or a file) and is

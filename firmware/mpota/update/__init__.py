@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The update flow: fetch, verify, write into the inactive slot.
 
   fetch     small signed documents (manifest, roots) and retry backoff

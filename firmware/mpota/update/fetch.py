@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Fetch a small signed document (the manifest, a root) from a source into
 a fixed buffer, resuming after a dropped connection, and apply root
 rotations published with a bundle."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Install an update into the inactive slot (docs/AGENT.md, "Install").
 
 manifest -> trust.verify_manifest with the device's facts (offer.py) ->

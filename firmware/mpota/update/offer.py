@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What the source offers: the manifest, fetched and verified with the
 device's facts after any root rotation (trust.py decides), and the
 logging of refusals."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Move bytes from a reader into a flash region without allocating.
 
 One buffer is allocated once, with a ladder of views onto it (1, 2, 4, ...

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A region's bytes as a stream a decompressor can pull from.
 
 MicroPython's deflate.DeflateIO reads its input one byte at a time through

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Get one file of the bundle into a region, checked: a download that
 resumes where a dropped connection left it, a chunk copied from the
 running slot, a deflated chunk staged in scratch and inflated."""

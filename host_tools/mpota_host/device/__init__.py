@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`mpota device`: bring up a board over its USB serial port (docs/BRINGUP.md).
 
   link.py      the board on a serial port: the one module using mpremote

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The agent's files as a board gets them: every module of the on-device
 package compiled with mpy-cross where its .mpy version is the board's
 (else the .py sources), and the native ed25519 module for the board's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What a board is: MicroPython or not, which .mpy it loads, which native
 architecture, whether it has the ed25519 C module or the agent already."""
 

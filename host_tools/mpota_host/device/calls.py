@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What every `mpota device` command does with the board: open its port,
 call into mpota.bringup there, turn the answer into a result or the
 one-line error, print it."""

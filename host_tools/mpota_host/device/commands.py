@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`mpota device ...`: bring up a board over its USB serial port
 (docs/BRINGUP.md). Each handler opens the port, calls into mpota.bringup on
 the board and prints its answer, as text or with --json as one JSON object.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`mpota device install`: the agent onto a board, in the form it can load."""
 
 import json

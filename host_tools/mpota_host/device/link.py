@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A board on a serial port: the one module that touches mpremote.
 
 mpremote's transport classes are not a stable API, so everything of theirs

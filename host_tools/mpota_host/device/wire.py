@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The host's half of the serial wire protocol: answer a board's requests
 for files with frames, and read the answer lines of mpota.bringup.
 The layout is specified once, in firmware/mpota/source/serial.py (the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # A stand-in for MicroPython's `esp32` module, for the ESP32 slot tests on
 # the unix port: Partition on top of the NOR flash model (two OTA app
 # partitions), with otadata kept in a JSON file and the ESP-IDF

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Device-side fixtures for the agent tests, run under build/unix/micropython
 # with firmware/ and this directory on MICROPYPATH.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # A stand-in for MicroPython's `rp2` module, for the raw flash region tests
 # on the unix port: rp2.Flash on top of the NOR flash model, with the
 # RP2040 driver's rules as ports/rp2/rp2_flash.c has them: start and len

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The attack family, device side: run under build/unix/micropython with
 # firmware/, tests/agent/mp and this directory on MICROPYPATH.
 #

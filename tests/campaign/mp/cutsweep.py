@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The power-cut sweep, device side: run under build/unix/micropython with
 # firmware/, tests/agent/mp (agentkit), tests/campaign/mp and, for the
 # ESP32 bank and the RP2040 region, tests/agent/esp32stub and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The fuzz family's mutation loop, device side: run under
 # build/unix/micropython with a small -X heapsize and firmware/ and this
 # directory on MICROPYPATH.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Network faults, device side: run under build/unix/micropython (with a
 # bounded -X heapsize) with firmware/, tests/agent/mp and this directory
 # on MICROPYPATH.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Copy a directory tree on the unix port (a device's files, to restore it
 # between cases).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The ed25519 module as a native .mpy, for stock firmware: the same binding as
 // the built-in module, with its type object filled in at import time.
 #include "py/dynruntime.h"
