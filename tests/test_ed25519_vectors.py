@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Published Ed25519 vectors through every implementation of `verify`.
 
 Each vector file goes through each implementation in one process (one run

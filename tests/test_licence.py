@@ -20,7 +20,7 @@ def _tracked():
 def test_every_source_file_carries_the_spdx_header():
     missing = [str(p.relative_to(ROOT)) for p in _tracked()
                if (p.suffix in SOURCE_SUFFIXES or p.name == "Makefile")
-               and "vectors" not in p.parts and p.exists()
+               and p.parent != ROOT / "tests" / "vectors" and p.exists()
                and TAG not in "".join(p.read_text().splitlines(True)[:3])]
     assert missing == []
 
