@@ -16,6 +16,18 @@ mpota.device.use() chose, else on the one described by ./mpota.json:
   status()    the stored state (slots, counters, progress, audit log)
 """
 
+try:
+    import micropython
+except ImportError:
+    # CPython: each module says `from micropython import const`, as
+    # MicroPython code does; stand in with const() alone (on a board the
+    # compiler folds `_X = const(1)` away and const() is never called).
+    import sys
+
+    micropython = sys.modules["micropython"] = type(sys)("micropython")
+    micropython.const = lambda x: x
+del micropython
+
 __version__ = "0.1.0"
 # Compared with a manifest's T_MIN_AGENT (docs/FORMAT.md).
 AGENT_VERSION = 1

@@ -12,12 +12,7 @@ import os
 
 from .errors import AgentError
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
+from micropython import const
 
 
 _BLOCK = const(512)

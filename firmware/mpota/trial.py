@@ -18,12 +18,7 @@ Two separate mechanisms:
 from .state import log as L
 from .state.fields import NONE
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
+from micropython import const
 
 
 # State flag: boot() already selected the trial again once (see boot()).

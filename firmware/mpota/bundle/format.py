@@ -15,12 +15,7 @@ from ..sha256 import sha256 as new_sha256
 
 from .error import BundleError
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
+from micropython import const
 
 
 # Signed document framing, shared by manifest and root.

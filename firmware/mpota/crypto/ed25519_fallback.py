@@ -18,12 +18,7 @@ crypto_sign_verify_detached, on every input):
 
 from .sha512_source import sha512
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-
-    def const(x):
-        return x
+from micropython import const
 
 
 _P = const((1 << 255) - 19)

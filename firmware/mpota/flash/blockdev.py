@@ -13,12 +13,7 @@ failing); the Region every caller goes through checks the range.
 
 from . import FlashError, check_geometry
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
+from micropython import const
 
 
 _IOCTL_BLOCK_COUNT = const(4)

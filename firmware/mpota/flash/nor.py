@@ -13,12 +13,7 @@ cut the chip stays dead, like a board without power: reopen the file to
 
 from . import FlashError, check_erase, check_geometry, check_program, check_range
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
+from micropython import const
 
 
 _ERASED = const(0xFF)

@@ -17,12 +17,7 @@ real chip. Memory a fresh emulator hands out reads 0x00, not erased:
 
 from . import FlashError, check_erase, check_geometry, check_program, check_range
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
+from micropython import const
 
 
 _ERASED = const(0xFF)

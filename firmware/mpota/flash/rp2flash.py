@@ -13,12 +13,7 @@ erases 4 KB sectors and programs whole 256-byte pages.
 from ..errors import AgentError
 from .blockdev import BlockFlash
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
+from micropython import const
 
 
 _PAGE = const(256)

@@ -12,12 +12,7 @@ count reverts by set_boot() on the previous partition and a reset.
 from ..flash.blockdev import BlockFlash
 from ..flash.region import Region
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
+from micropython import const
 
 
 _OTA_0 = const(0x10)  # ESP-IDF app subtypes ota_0, ota_1

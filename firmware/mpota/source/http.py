@@ -26,12 +26,7 @@ from .httpbody import Body, discard, read_head
 from .httpparse import Head, parse_head
 from .url import check_name, parse_url, valid_path
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
+from micropython import const
 
 
 _HEAD_MAX = const(2048)  # status line and headers, together

@@ -9,12 +9,7 @@ length confusion start: bare LF, folded lines, space before the colon,
 control bytes, a repeated Content-Length or Content-Range.
 """
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
+from micropython import const
 
 
 _CR = const(13)

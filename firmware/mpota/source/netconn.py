@@ -25,12 +25,7 @@ import socket
 
 from . import SourceError
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
+from micropython import const
 
 
 try:

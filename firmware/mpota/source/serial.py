@@ -30,12 +30,7 @@ import binascii
 
 from . import SourceError
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
+from micropython import const
 
 
 _M = const(0x4D)  # "M"

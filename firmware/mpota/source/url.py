@@ -7,12 +7,7 @@ digits, '.', '_', '-' and '/'. Everything else is refused, so nothing a
 server or a configuration says can inject a header or a second request.
 """
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
+from micropython import const
 
 
 _MAX_NAME = const(200)

@@ -13,12 +13,7 @@ trust root document the same way.
 from ..bundle import format as F
 from . import fields, record
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
+from micropython import const
 
 
 _KIND_STATE = const(1)

@@ -22,12 +22,7 @@ import struct
 
 from . import log
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
+from micropython import const
 
 
 NONE = const(0xFF)

@@ -6,12 +6,7 @@ lives inside the state record, so it is written with the same power-loss
 safety. Reasons are stored as an index into REASONS (0: none).
 """
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
+from micropython import const
 
 
 ENTRIES = const(16)

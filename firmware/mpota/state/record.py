@@ -24,12 +24,7 @@ import struct
 
 from ..flash import FlashError
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
+from micropython import const
 
 
 _MAGIC = const(0x4D505352)

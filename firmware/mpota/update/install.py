@@ -25,12 +25,7 @@ from ..state.fields import NONE
 from . import offer
 from .transfer import Transfer
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
+from micropython import const
 
 
 # Image bytes between two progress records: the units after the last

@@ -9,12 +9,7 @@ Imported only for deflate chunks (boards without deflate never need it).
 
 import io
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
+from micropython import const
 
 
 _CACHE = const(64)

@@ -10,12 +10,7 @@ from ..source import SourceError
 from . import fetch
 from .pump import Pump, RegionReader
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):
-        return x
+from micropython import const
 
 
 # The decompressor's state besides its window (uzlib's trees and buffers).
