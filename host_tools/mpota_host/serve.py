@@ -4,8 +4,14 @@
 A threaded stdlib http.server that serves the files under DIR the way a
 static web server would, and no more: GET and HEAD, single byte ranges
 (206, Content-Range, 416), Content-Length on every answer, keep-alive, no
-directory listings, nothing outside DIR and nothing whose name starts with
-a dot. TLS uses the development CA of devca.py, made on first use.
+directory listings, nothing outside DIR, nothing whose name starts with
+a dot and nothing whose real path is inside the state directory (the CA's
+key lives there). TLS uses the development CA of devca.py, made on first use.
+
+It is the stdlib server with its reading bounded: each request (its head
+and any body) must arrive within one deadline, at most MAX_CONNECTIONS
+are served at once, and numbers in headers are length-checked ASCII
+digits before int() sees them.
 
 Devices report their status with POST /.mpota/status (a JSON object of at
 most 4 KB); each report is appended as one JSON line to status.log in the
@@ -15,6 +21,7 @@ state directory, and GET /.mpota/status returns the log.
 device's transport.
 """
 
+import io
 import json
 import os
 import re
@@ -38,6 +45,10 @@ MAX_STATUS_LOG = 1 << 20  # status.log is moved to status.log.1 past this
 _BLOCK = 64 * 1024
 _HANDSHAKE_SECONDS = 10
 _IDLE_SECONDS = 30  # a keep-alive connection idle this long is closed
+_REQUEST_SECONDS = 30  # the wait for a request, its whole head and body
+MAX_CONNECTIONS = 64  # served at once; more are closed at once
+_MAX_DIGITS = 18  # a number longer than this is larger than any file
+_MAX_JSON_DEPTH = 32  # nesting of a status report
 DESCRIPTION = (
     "Serve the files under DIR (a bundle directory, or a tree of them) over HTTPS, "
     "for devices under development. On first use it makes a development CA and a "
@@ -46,7 +57,7 @@ DESCRIPTION = (
     "to /.mpota/status, GET it to read the log. No directory listings, nothing "
     "outside DIR, no names starting with a dot. Stops on Ctrl-C or SIGTERM.")
 _SEGMENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*\Z")
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)\Z")
+_RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)\Z", re.ASCII)
 
 
 class BundleServer(ThreadingHTTPServer):
@@ -59,12 +70,33 @@ class BundleServer(ThreadingHTTPServer):
             self.address_family = socket.AF_INET6
         self.root = os.path.realpath(root)
         self.state = state
+        self.state_real = os.path.realpath(state)
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         self.tls_context = tls_context
         self.fault = fault
         self.quiet = quiet
         self.stopping = threading.Event()
         self.status_lock = threading.Lock()
         super().__init__((host, port), Handler)
+
+    def process_request(self, request, client_address):
+        # One thread per connection, at most MAX_CONNECTIONS of them: past
+        # that a connection is closed at once rather than given a thread.
+        if not self.slots.acquire(blocking=False):
+            self.log("{} refused: {} connections open".format(client_address[0], MAX_CONNECTIONS))
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
 
     def finish_request(self, request, client_address):
         # The TLS handshake runs here, in the connection's own thread, so a
@@ -92,6 +124,37 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "mpota-serve"
     sys_version = ""
     timeout = _IDLE_SECONDS
+    # Headers and body leave in separate writes: without this, the body
+    # would wait for the client's delayed ACK of the headers (~40 ms).
+    disable_nagle_algorithm = True
+
+    def setup(self):
+        super().setup()
+        self.reader = _Deadline(self.connection, _IDLE_SECONDS)
+        self.rfile = io.BufferedReader(self.reader)
+
+    def handle_one_request(self):
+        # The wait for a request, its head and body share one deadline, so
+        # a client sending a byte just inside each socket timeout cannot
+        # hold the connection (and its thread) for longer.
+        self.reader.start(_REQUEST_SECONDS)
+        try:
+            super().handle_one_request()
+        finally:
+            self.reader.stop()
+
+    def parse_request(self):
+        if not super().parse_request():
+            return False
+        # One length only, and no other framing: anything else could make
+        # this server and a proxy in front of it disagree where a body ends.
+        if len(self.headers.get_all("Content-Length", ())) > 1 or "Transfer-Encoding" in self.headers:
+            self.close_connection = True
+            self._short(400, "one Content-Length, no Transfer-Encoding", [("Connection", "close")])
+            return False
+        if self.command != "POST" and self.headers.get("Content-Length", "0") != "0":
+            self.close_connection = True  # a body this server will not read
+        return True
 
     def log_message(self, fmt, *args):
         # The client's port tells connections apart (keep-alive is visible).
@@ -140,6 +203,8 @@ class Handler(BaseHTTPRequestHandler):
         path = os.path.realpath(os.path.join(self.server.root, *parts[1:]))
         if not path.startswith(self.server.root + os.sep) or not os.path.isfile(path):
             return None
+        if _inside(path, self.server.state_real):
+            return None  # the CA's and the server's keys, by any name
         return path
 
     def _file(self):
@@ -192,22 +257,24 @@ class Handler(BaseHTTPRequestHandler):
     # Device status
 
     def _post_status(self):
-        length = self.headers.get("Content-Length")
-        if length is None or not length.isdigit():
-            self._short(411, "Content-Length required")
+        length = _number(self.headers.get("Content-Length"))
+        if length is None:
+            self.close_connection = True
+            self._short(411, "Content-Length required (ASCII digits)", [("Connection", "close")])
             return
-        if int(length) > MAX_STATUS:
-            if int(length) <= _DISCARD_MAX:
-                self.rfile.read(int(length))  # read, so the answer is not lost to a reset
+        if length > MAX_STATUS:
+            if length <= _DISCARD_MAX:
+                self.rfile.read(length)  # read, so the answer is not lost to a reset
             else:
                 self.close_connection = True
             self._short(413, "a status report is at most {} bytes".format(MAX_STATUS),
                         [("Connection", "close")] if self.close_connection else ())
             return
-        body = self.rfile.read(int(length))
+        body = self.rfile.read(length)
         try:
-            report = json.loads(body.decode())
-        except (UnicodeDecodeError, ValueError):
+            text = body.decode()
+            report = json.loads(text) if _json_depth(text) <= _MAX_JSON_DEPTH else None
+        except (UnicodeDecodeError, ValueError, RecursionError):
             report = None
         if not isinstance(report, dict):
             self._short(400, "the status must be a JSON object")
@@ -240,6 +307,71 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
+class _Deadline(io.RawIOBase):
+    """A connection's reads, each within `idle` seconds and, between
+    start() and stop(), all of them by one deadline."""
+
+    def __init__(self, sock, idle):
+        self.sock = sock
+        self.idle = idle
+        self.until = None
+
+    def readable(self):
+        return True
+
+    def start(self, seconds):
+        self.until = time.monotonic() + seconds
+
+    def stop(self):
+        self.until = None
+
+    def readinto(self, b):
+        left = self.idle if self.until is None else min(self.idle, self.until - time.monotonic())
+        if left <= 0:
+            raise TimeoutError("request not complete in time")
+        self.sock.settimeout(left)
+        try:
+            return self.sock.recv_into(b)
+        finally:
+            self.sock.settimeout(self.idle)  # what writes wait for
+
+
+def _inside(path, directory):
+    return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
+
+
+def _number(text, digits=_MAX_DIGITS):
+    """The value of a header of ASCII digits (None if it is not one), with
+    any number longer than `digits` read as 10**digits: larger than every
+    file, and never a long conversion."""
+    if text is None or not text or not (text.isascii() and text.isdigit()):
+        return None
+    return int(text) if len(text) <= digits else 10 ** digits
+
+
+def _json_depth(text):
+    """The deepest nesting of arrays and objects in JSON text, counted
+    without recursion (json.loads recurses once per level)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for c in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "]}":
+            depth -= 1
+    return deepest
+
+
 def _byte_range(header, size):
     """(start, end) of one `bytes=` range, "unsatisfiable", or None to
     ignore the header and send the whole file (several ranges, bad syntax:
@@ -247,15 +379,14 @@ def _byte_range(header, size):
     m = _RANGE.match(header.strip())
     if not m or m.group(1) == m.group(2) == "":
         return None
-    first, last = m.group(1), m.group(2)
-    if first == "":
-        suffix = int(last)
-        if suffix == 0:
+    first, last = _number(m.group(1)), _number(m.group(2))
+    if first is None:
+        if last == 0:
             return "unsatisfiable"
-        return (max(0, size - suffix), size)
-    start = int(first)
-    end = size if last == "" else min(int(last) + 1, size)
-    if last != "" and int(last) < start:
+        return (max(0, size - last), size)
+    start = first
+    end = size if last is None else min(last + 1, size)
+    if last is not None and last < start:
         return None
     if start >= size:
         return "unsatisfiable"
@@ -294,6 +425,7 @@ def run(args):
     if not 0 <= args.port <= 65535:
         raise CommandError("--port must be 0 to 65535")
     state = os.path.abspath(args.state or os.path.join(root, STATE_DIRNAME))
+    _check_state(root, state, args.state is not None)
     fault = Fault.parse(args.fault, args.fault_on, args.fault_times) if args.fault else None
     ctx = None
     names = args.name or list(devca.DEFAULT_NAMES)
@@ -323,6 +455,20 @@ def run(args):
     sys.stdout.flush()
     _serve_until_signal(server)
     print("mpota serve: stopped")
+
+
+def _check_state(root, state, given):
+    """The state directory holds the CA's private key: it must never be
+    served. Its default, DIR/.mpota-serve, is hidden by its dot and by its
+    real path; a --state elsewhere inside DIR is refused outright."""
+    real_root, real_state = os.path.realpath(root), os.path.realpath(state)
+    if _inside(real_root, real_state):
+        raise CommandError("{} is inside the state directory {}: serve another directory".format(
+            root, state))
+    default = os.path.join(real_root, STATE_DIRNAME)
+    if given and _inside(real_state, real_root) and real_state != default:
+        raise CommandError("--state {} is inside DIR {}: its keys would be served; put it "
+                           "outside DIR".format(state, root))
 
 
 def _serve_until_signal(server):

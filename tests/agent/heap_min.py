@@ -106,7 +106,8 @@ def prepare(work):
 def start_server(work):
     """`mpota serve` on the bundles under work, started (net.serveproc.Serve:
     .url is the base URL, .ca_der the CA to pin, .stop() ends it)."""
-    return Serve(work, "--state", str(work / "server")).start()
+    # The state (the CA's key) outside the served tree: serve refuses it inside.
+    return Serve(work, "--state", str(work.parent / (work.name + "-server"))).start()
 
 
 def build_frozen():
