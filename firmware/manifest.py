@@ -10,10 +10,10 @@
 # ed25519 C module in its firmware.
 
 options.defaults(serial=True, network=True, appdir=True, esp32=False, rp2=False,
-                 fallback=False, devtools=False)
+                 fallback=False, devtools=False, rollout=True)
 
 CORE = (
-    "__init__.py", "errors.py", "sha256.py", "device.py", "provision.py", "trial.py",
+    "__init__.py", "errors.py", "sha256.py", "clock.py", "device.py", "provision.py", "trial.py",
     "bundle/__init__.py", "bundle/error.py", "bundle/format.py", "bundle/table.py",
     "bundle/trust.py", "bundle/inflate.py",
     "crypto/__init__.py",
@@ -39,6 +39,8 @@ PARTS = {
     "rp2": ("flash/rp2flash.py", "flash/blockdev.py"),
     # Ed25519 and SHA-512 in Python, for a firmware without the C module.
     "fallback": ("crypto/ed25519_fallback.py", "crypto/sha512_source.py"),
+    # Staged rollouts from a static repository (docs/ROLLOUT.md).
+    "rollout": ("bundle/rollout.py", "rollout/__init__.py", "rollout/cohort.py"),
     # The simulated device, the flash models and the directory verifier:
     # for the unix port, the emulated board and the host tools.
     "devtools": ("sim.py", "flash/nor.py", "flash/ram.py", "bundle/directory.py"),

@@ -22,7 +22,10 @@ The configuration is a JSON object (a file, mpota.json by default):
                     (default 12: 4 KB; 0: none), see update.install
   retries, backoff_ms   transfer retries per file, first backoff
   clock             false on a board without a trusted clock: expiry is
-                    then not checked; "now": a fixed time (tests, demos)
+                    then judged against the time floor alone (clock.py);
+                    "now": a fixed clock reading (tests, demos)
+  device_id         this device's stable id (staged rollouts, fleet reports)
+  poll_min, poll_max  bounds on a rollout's poll hint, seconds
 """
 
 import time

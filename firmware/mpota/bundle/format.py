@@ -23,6 +23,9 @@ MAGIC = const(0x4D504F54)  # b"MPOT"
 FORMAT_VERSION = const(1)
 DOC_MANIFEST = const(1)
 DOC_ROOT = const(2)
+DOC_PLAN = const(3)  # rollout plan (docs/ROLLOUT.md)
+DOC_CONTROL = const(4)  # rollout control document
+DOC_REVOKED = const(5)  # revocation list
 HEADER_SIZE = const(8)  # magic 4, format version 1, doc type 1, body length 2
 MAX_BODY = const(1024)
 MAX_SIGS = const(8)
@@ -50,6 +53,7 @@ T_IMAGE_SHA256 = const(0x0C)
 T_CHUNK_SIZE = const(0x0D)
 T_TABLE_SHA256 = const(0x0E)
 T_WINDOW_BITS = const(0x0F)
+T_ISSUED = const(0x81)  # optional: older agents skip it
 
 # Root field tags, in the order they must appear.
 T_ROOT_VERSION = const(0x21)
@@ -58,6 +62,28 @@ T_ROOT_THRESHOLD = const(0x23)
 T_UPDATE_KEY = const(0x24)
 T_UPDATE_THRESHOLD = const(0x25)
 T_ROOT_EXPIRES = const(0x26)
+# Optional tags (older agents skip them): the issue time and the control
+# role of staged rollouts (docs/ROLLOUT.md).
+T_ROOT_ISSUED = const(0x81)
+T_CONTROL_KEY = const(0x82)
+T_CONTROL_THRESHOLD = const(0x83)
+
+# Rollout plan, control and revocation tags (docs/ROLLOUT.md).
+T_PLAN_ID = const(0x41)
+T_PLAN_ISSUED = const(0x42)
+T_PLAN_MANIFEST = const(0x43)
+T_PLAN_CLASS = const(0x44)
+T_PLAN_HW_REV = const(0x45)
+T_PLAN_CANARY = const(0x46)
+T_PLAN_WAVE = const(0x47)
+T_PLAN_MAX = const(0x48)
+T_CTL_VERSION = const(0x51)
+T_CTL_ISSUED = const(0x52)
+T_CTL_EXPIRES = const(0x53)
+T_CTL_ENTRY = const(0x54)
+T_REV_VERSION = const(0x61)
+T_REV_ISSUED = const(0x62)
+T_REV_IMAGE = const(0x63)
 
 # Field values and limits.
 TARGET_FIRMWARE = const(1)
@@ -74,6 +100,20 @@ MAX_WINDOW_BITS = const(15)
 # Below 2**30 every offset stays a MicroPython small int (no heap use).
 MAX_IMAGE_SIZE = const(0x3FFFFFFF)
 MAX_ROTATIONS = const(64)  # roots a reader applies in one go
+
+# Rollout limits (docs/ROLLOUT.md). Shares are basis points of BASIS.
+BASIS = const(10000)
+STATE_RUN = const(1)
+STATE_PAUSE = const(2)
+STATE_HALT = const(3)
+MAX_WAVES = const(8)
+MAX_CANARY_SHARDS = const(16)
+MAX_SHARD = const(2048)  # bytes in one canary shard
+WAVE_SIZE = const(10)  # u16 share, u64 opening time
+CTL_ENTRY_SIZE = const(39)  # plan SHA-256 32, state 1, cap 2, poll hint 4
+MAX_CTL_ENTRIES = const(16)
+REVOKED_PREFIX = const(16)  # bytes of an image SHA-256 in a revocation list
+MAX_REVOKED = const(48)
 
 # Chunk table entry: codec 1, reserved 3 (zero), stored length 4,
 # SHA-256 of the stored bytes 32, SHA-256 of the uncompressed bytes 32.
@@ -103,6 +143,7 @@ _MANIFEST_SPEC = bytes((
     T_CHUNK_SIZE, 4, 4, 1, 1,
     T_TABLE_SHA256, HASH_SIZE, HASH_SIZE, 1, 1,
     T_WINDOW_BITS, 1, 1, 0, 1,
+    T_ISSUED, 8, 8, 0, 1,
 ))
 _ROOT_SPEC = bytes((
     T_ROOT_VERSION, 4, 4, 1, 1,
@@ -111,6 +152,9 @@ _ROOT_SPEC = bytes((
     T_UPDATE_KEY, KEY_SIZE, KEY_SIZE, 1, MAX_KEYS,
     T_UPDATE_THRESHOLD, 1, 1, 1, 1,
     T_ROOT_EXPIRES, 8, 8, 0, 1,
+    T_ROOT_ISSUED, 8, 8, 0, 1,
+    T_CONTROL_KEY, KEY_SIZE, KEY_SIZE, 0, MAX_KEYS,
+    T_CONTROL_THRESHOLD, 1, 1, 0, 1,
 ))
 
 
@@ -156,7 +200,7 @@ def frame(doc, doc_type):
     return signed
 
 
-def _walk(doc, end, spec):
+def walk(doc, end, spec):
     # Yield (tag, offset, length) of each known field of doc[HEADER_SIZE:end],
     # checking order, lengths and counts against spec before anything is used.
     pos = HEADER_SIZE
@@ -191,7 +235,7 @@ def _walk(doc, end, spec):
             raise BundleError("malformed")
 
 
-def _text(doc, pos, n, lowest):
+def text(doc, pos, n, lowest):
     # Printable ASCII only, so every runtime decodes it the same way.
     for i in range(pos, pos + n):
         if doc[i] < lowest or doc[i] > 0x7E:
@@ -219,6 +263,7 @@ class Manifest:
         self.sequence = 0
         self.expires = None
         self.min_agent = 0
+        self.issued = 0  # 0: not given (an older signer)
         self.signers = ()
 
     def chunk_count(self):
@@ -236,15 +281,15 @@ def manifest(doc, signed):
     """Parse the fields of a framed manifest (see frame())."""
     m = Manifest()
     hw = []
-    for tag, pos, n in _walk(doc, signed, _MANIFEST_SPEC):
+    for tag, pos, n in walk(doc, signed, _MANIFEST_SPEC):
         if tag == T_PRODUCT:
-            m.product = _text(doc, pos, n, 0x21)
+            m.product = text(doc, pos, n, 0x21)
         elif tag == T_DEVICE_CLASS:
-            m.device_class = _text(doc, pos, n, 0x21)
+            m.device_class = text(doc, pos, n, 0x21)
         elif tag == T_HW_REV:
-            hw.append(_text(doc, pos, n, 0x21))
+            hw.append(text(doc, pos, n, 0x21))
         elif tag == T_LABEL:
-            m.label = _text(doc, pos, n, 0x20)
+            m.label = text(doc, pos, n, 0x20)
         elif tag == T_IMAGE_SHA256:
             m.image_sha256 = bytes(doc[pos:pos + n])
         elif tag == T_TABLE_SHA256:
@@ -267,6 +312,8 @@ def manifest(doc, signed):
                 m.image_size = v
             elif tag == T_CHUNK_SIZE:
                 m.chunk_size = v
+            elif tag == T_ISSUED:
+                m.issued = v
             else:
                 # Checked here, where the field is known to be present: 0
                 # stands for "absent" in m.window_bits.
@@ -285,10 +332,12 @@ def manifest(doc, signed):
 
 
 class Root:
-    """A trust root: root keys sign roots, update keys sign manifests."""
+    """A trust root: root keys sign roots, update keys sign manifests,
+    plans and revocation lists, control keys sign control documents."""
 
     def __init__(self, version, root_keys, root_threshold, update_keys,
-                 update_threshold, expires=None):
+                 update_threshold, expires=None, control_keys=(), control_threshold=0,
+                 issued=0):
         self.version = version
         self.root_keys = root_keys
         self.root_ids = _ids(root_keys)
@@ -297,6 +346,10 @@ class Root:
         self.update_ids = _ids(update_keys)
         self.update_threshold = update_threshold
         self.expires = expires
+        self.control_keys = control_keys
+        self.control_ids = _ids(control_keys)
+        self.control_threshold = control_threshold
+        self.issued = issued
 
 
 def _ids(keys):
@@ -310,15 +363,18 @@ def _ids(keys):
 
 def root(doc, signed):
     """Parse the fields of a framed root document (see frame())."""
-    version = threshold = update_threshold = 0
+    version = threshold = update_threshold = control_threshold = issued = 0
     expires = None
     keys = []
     update_keys = []
-    for tag, pos, n in _walk(doc, signed, _ROOT_SPEC):
+    control_keys = []
+    for tag, pos, n in walk(doc, signed, _ROOT_SPEC):
         if tag == T_ROOT_KEY:
             keys.append(bytes(doc[pos:pos + n]))
         elif tag == T_UPDATE_KEY:
             update_keys.append(bytes(doc[pos:pos + n]))
+        elif tag == T_CONTROL_KEY:
+            control_keys.append(bytes(doc[pos:pos + n]))
         else:
             v = uint(doc, pos, n)
             if tag == T_ROOT_VERSION:
@@ -327,11 +383,20 @@ def root(doc, signed):
                 threshold = v
             elif tag == T_UPDATE_THRESHOLD:
                 update_threshold = v
-            else:
+            elif tag == T_ROOT_EXPIRES:
                 expires = v
+            elif tag == T_ROOT_ISSUED:
+                issued = v
+            else:
+                control_threshold = v
     if version < 1:
         raise BundleError("malformed")
     if not 1 <= threshold <= len(keys) or not 1 <= update_threshold <= len(update_keys):
         raise BundleError("malformed")
+    # A control role is keys and a threshold together, or neither.
+    if control_keys and not 1 <= control_threshold <= len(control_keys):
+        raise BundleError("malformed")
+    if control_threshold and not control_keys:
+        raise BundleError("malformed")
     return Root(version, tuple(keys), threshold, tuple(update_keys),
-                update_threshold, expires)
+                update_threshold, expires, tuple(control_keys), control_threshold, issued)

@@ -126,3 +126,62 @@ def verify_manifest(root, doc, now=None, product=None, device_class=None,
     if last_sequence is not None and m.sequence < last_sequence:
         raise BundleError("replay")
     return m
+
+
+# Staged rollouts (docs/ROLLOUT.md) -------------------------------------------
+
+
+def _digest(doc):
+    from ..sha256 import sha256
+
+    h = sha256()
+    h.update(doc)
+    return h.digest()
+
+
+def verify_plan(root, doc, plan_sha=None):
+    """The rollout plan in doc if a threshold of update keys signed it.
+    plan_sha: the SHA-256 a control entry names; the file must match it
+    before anything else is looked at (content addressing)."""
+    digest = _digest(doc)
+    if plan_sha is not None and digest != bytes(plan_sha):
+        raise BundleError("hash-mismatch")
+    signed = F.frame(doc, F.DOC_PLAN)
+    _signed_by(root.update_keys, root.update_ids, root.update_threshold, doc, signed)
+    from . import rollout as R
+
+    p = R.plan(doc, signed)
+    p.sha = digest
+    return p
+
+
+def verify_control(root, doc, now=None, last_version=0):
+    """The control document in doc if a threshold of the root's control
+    keys signed it, its version is not below last_version (equal: the same
+    document read again) and it has not expired at now (the control
+    clock, see rollout.clock; None: not judged)."""
+    if not root.control_keys:
+        raise BundleError("no-control-role")
+    signed = F.frame(doc, F.DOC_CONTROL)
+    _signed_by(root.control_keys, root.control_ids, root.control_threshold, doc, signed)
+    from . import rollout as R
+
+    c = R.control(doc, signed)
+    if c.version < last_version:
+        raise BundleError("control-replay")
+    if now is not None and now >= c.expires:
+        raise BundleError("control-expired")
+    return c
+
+
+def verify_revoked(root, doc, last_version=0):
+    """The revocation list in doc if a threshold of update keys signed it
+    and it is not older than the newest one accepted (last_version)."""
+    signed = F.frame(doc, F.DOC_REVOKED)
+    _signed_by(root.update_keys, root.update_ids, root.update_threshold, doc, signed)
+    from . import rollout as R
+
+    r = R.revoked(doc, signed)
+    if r.version < last_version:
+        raise BundleError("revocation-replay")
+    return r

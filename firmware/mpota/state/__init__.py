@@ -26,9 +26,11 @@ class StateStore:
 
     def load(self):
         """The newest saved State, or None on a device never provisioned."""
-        if self.store.load() < fields.SIZE:
+        n = self.store.load()
+        if n < fields.SIZE_V1:
             return None
-        return fields.State().decode(self.store.payload)
+        # A record an older agent wrote is shorter: its new fields start at 0.
+        return fields.State().decode(self.store.payload, n)
 
     def save(self, state):
         self.store.save(state.encode(self.store.payload))

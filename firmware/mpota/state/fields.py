@@ -16,6 +16,13 @@ Big-endian; offsets are into the record's payload:
        u8 table stored, u16 zero, u32 units done, u32 chunks fetched,
        u32 chunks copied locally
   160  log: u8 next entry, u8 entries used, u16 zero, then ENTRIES entries
+  324  (added with staged rollouts; a shorter record from an older agent
+       loads with these at zero) u32 time floor, u32 control time,
+       u32 control version, u32 revocation list version
+  340  u8 next halted plan, u8 halted plans used, u16 zero, then 8 bytes
+       of the SHA-256 of each of the last HALTED halted plans
+  408  reports: u32 events ever logged, u32 events the fleet acknowledged,
+       u32 last report sequence number
 """
 
 import struct
@@ -33,7 +40,13 @@ _BAD = const(104)
 _PROGRESS = const(112)
 _LOG = const(160)
 _ENTRIES = const(164)
-SIZE = _ENTRIES + log.ENTRIES * log.ENTRY_SIZE
+# The record of agents before staged rollouts ended here.
+SIZE_V1 = _ENTRIES + log.ENTRIES * log.ENTRY_SIZE
+HALTED = const(8)
+_ROLLOUT = SIZE_V1
+_HALTED = SIZE_V1 + 16
+_REPORTS = _HALTED + 4 + HALTED * 8
+SIZE = _REPORTS + 12
 _ZERO32 = b"\0" * 32
 
 
@@ -59,6 +72,16 @@ class State:
         self.log_next = 0
         self.log_used = 0
         self.entries = bytearray(log.ENTRIES * log.ENTRY_SIZE)
+        self.time_floor = 0
+        self.control_time = 0
+        self.control_version = 0
+        self.revoked_version = 0
+        self.halted_next = 0
+        self.halted_used = 0
+        self.halted = bytearray(HALTED * 8)
+        self.events_total = 0
+        self.events_acked = 0
+        self.report_seq = 0
 
     def clear_progress(self):
         self.p_sha = _ZERO32
@@ -75,6 +98,26 @@ class State:
         self.log_next = (self.log_next + 1) % log.ENTRIES
         if self.log_used < log.ENTRIES:
             self.log_used += 1
+        self.events_total = (self.events_total + 1) & 0xFFFFFFFF
+
+    def is_halted(self, plan_sha):
+        """True if a control document halted this plan here before."""
+        key = bytes(plan_sha[:8])
+        for i in range(self.halted_used):
+            if self.halted[i * 8:i * 8 + 8] == key:
+                return True
+        return False
+
+    def add_halted(self, plan_sha):
+        """Remember a halted plan for good (the last HALTED of them)."""
+        if self.is_halted(plan_sha):
+            return False
+        i = self.halted_next
+        self.halted[i * 8:i * 8 + 8] = bytes(plan_sha[:8])
+        self.halted_next = (i + 1) % HALTED
+        if self.halted_used < HALTED:
+            self.halted_used += 1
+        return True
 
     def last(self):
         """The newest entry as (event, reason, value, time), or None."""
@@ -101,10 +144,16 @@ class State:
         p(">32sBBHIII", b, _PROGRESS, self.p_sha, self.p_slot, self.p_table, 0,
           self.p_units, self.p_fetched, self.p_copied)
         p(">BBH", b, _LOG, self.log_next, self.log_used, 0)
-        b[_ENTRIES:SIZE] = self.entries
+        b[_ENTRIES:SIZE_V1] = self.entries
+        p(">IIII", b, _ROLLOUT, self.time_floor, self.control_time, self.control_version,
+          self.revoked_version)
+        p(">BBH", b, _HALTED, self.halted_next, self.halted_used, 0)
+        b[_HALTED + 4:_REPORTS] = self.halted
+        p(">III", b, _REPORTS, self.events_total, self.events_acked, self.report_seq)
         return SIZE
 
-    def decode(self, b):
+    def decode(self, b, n=SIZE):
+        """Fill from a payload of n bytes (SIZE_V1 from an older agent)."""
         u = struct.unpack_from
         (self.active, self.trial, self.attempts, self.flags, self.min_counter,
          self.last_sequence, self.root_version) = u(">BBBBIII", b, _BOOT)
@@ -117,5 +166,15 @@ class State:
         self.log_next, self.log_used, _ = u(">BBH", b, _LOG)
         self.log_next %= log.ENTRIES
         self.log_used = min(self.log_used, log.ENTRIES)
-        self.entries[:] = b[_ENTRIES:SIZE]
+        self.entries[:] = b[_ENTRIES:SIZE_V1]
+        if n >= SIZE:
+            (self.time_floor, self.control_time, self.control_version,
+             self.revoked_version) = u(">IIII", b, _ROLLOUT)
+            self.halted_next, self.halted_used, _ = u(">BBH", b, _HALTED)
+            self.halted_next %= HALTED
+            self.halted_used = min(self.halted_used, HALTED)
+            self.halted[:] = b[_HALTED + 4:_REPORTS]
+            self.events_total, self.events_acked, self.report_seq = u(">III", b, _REPORTS)
+        else:
+            self.events_total = self.events_acked = self.log_used
         return self

@@ -4,6 +4,7 @@ device's facts after any root rotation (trust.py decides), and the
 logging of refusals."""
 
 from .. import AGENT_VERSION
+from .. import clock
 from ..bundle import format as F
 from ..bundle import trust
 from ..bundle.error import BundleError
@@ -43,10 +44,17 @@ def manifest(dev, src, st, persist):
             # said so (two records cannot be written at once).
             rotated(None, root)
         doc = fetch.read_doc(dev, src, "manifest", buf, "missing-manifest")
-        return trust.verify_manifest(
-            root, doc, now=dev.now(), agent_version=AGENT_VERSION,
+        # Expiry is judged against the clock only where it is not below
+        # the time floor (clock.py): a board reading 1970 is not believed.
+        m = trust.verify_manifest(
+            root, doc, now=clock.judge(dev.now(), clock.floor(st, root)),
+            agent_version=AGENT_VERSION,
             min_security_counter=st.min_counter, last_sequence=st.last_sequence,
             **dev.facts())
+        if persist:
+            # Stored with the install's next state write.
+            st.time_floor = clock.raised(st.time_floor, max(m.issued, root.issued))
+        return m
     except BundleError as e:
         if persist:
             note(dev, st, L.VERIFY_FAIL, e.reason, 0)
