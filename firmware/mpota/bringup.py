@@ -64,9 +64,30 @@ def _provisioned():
         return False
 
 
+def _checked(config):
+    """The device the configuration (JSON text) describes, or
+    AgentError('config'): built before anything is written, so a refused
+    configuration leaves the board as it was."""
+    from . import device as D
+    from .errors import AgentError
+    from .flash import FlashError
+
+    try:
+        cfg = json.loads(config)
+        if not isinstance(cfg, dict):
+            raise AgentError("config")
+        dev = D.Device(cfg)
+        dev.facts()
+    except (ValueError, KeyError, TypeError, FlashError):
+        # Not JSON, a key missing, a value of the wrong type or geometry.
+        raise AgentError("config")
+    return cfg, dev
+
+
 def provision(config, root_hex, ca_hex=None, force=False):
     """Write the configuration (JSON text) and the trust root; start the
     state with no image (the first push installs one, as a trial)."""
+    from . import device as D
     from .bundle import trust
     from .errors import AgentError
     from .state import log as L
@@ -76,13 +97,15 @@ def provision(config, root_hex, ca_hex=None, force=False):
     root = trust.load_root(doc)
     if not force and _provisioned():
         raise AgentError("provisioned")
-    cfg = json.loads(config)
+    cfg, dev = _checked(config)
     if ca_hex:
+        if not cfg.get("ca"):
+            raise AgentError("config")
         with open(cfg["ca"], "wb") as f:
             f.write(binascii.unhexlify(ca_hex))
     with open(_CONFIG, "w") as f:
         f.write(config)
-    dev = _device()
+    D.use(dev)
     erase_all = getattr(dev.flash, "erase_all", None)
     if erase_all is not None:
         erase_all()

@@ -15,7 +15,7 @@ _THUMB = ("armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp")
 
 # Run on the board before anything is installed: only built-in modules.
 _PROBE = """
-import sys, gc, json
+import sys, gc, json, os
 i = sys.implementation
 f = {'name': i.name, 'version': list(i.version[:3]), 'mpy': getattr(i, '_mpy', 0),
      'machine': getattr(i, '_machine', ''), 'platform': sys.platform, 'path': list(sys.path)}
@@ -28,6 +28,11 @@ try:
     import mpota
     f['agent'] = mpota.__version__
     f['agent_file'] = getattr(mpota, '__file__', '')
+    try:
+        os.stat(f['agent_file'])
+        f['agent_on_fs'] = True
+    except OSError:
+        f['agent_on_fs'] = False
 except ImportError:
     f['agent'] = None
 gc.collect()
@@ -77,7 +82,14 @@ class Board:
 
     @property
     def frozen_agent(self):
-        return self.agent is not None and self.agent_file.startswith(".frozen")
+        """The agent is frozen into the firmware. Before MicroPython 1.25 a
+        frozen module's __file__ starts with ".frozen/"; from 1.25 on it is
+        the bare "mpota/__init__.py", which the filesystem does not hold
+        (a package in the current directory has that __file__ too, but
+        its file is there)."""
+        if self.agent is None or not self.agent_file:
+            return False
+        return self.agent_file.startswith(".frozen") or not self.facts.get("agent_on_fs", True)
 
     def describe(self):
         return "{} ({} {}, {}{})".format(self.machine or self.platform, self.name, self.version,

@@ -26,10 +26,11 @@ def connect(args):
     return Link(args.port or find_port(), mount=args.mount)
 
 
-def bringup(link, call, server=None, progress=None, timeout=60.0, prelude=""):
+def bringup(link, call, server=None, progress=None, timeout=60.0, prelude="", not_done=None):
     """Call mpota.bringup.call(mpota.bringup.<call>) on the board, `call`
     being "name" or "name, args" (after `prelude`); return its result or
-    raise the one-line error for how it failed."""
+    raise the one-line error for how it failed (`not_done`: the caller's
+    own texts for some of the agent's reasons)."""
     code = "{}import mpota.bringup as _b\n_b.call(_b.{})\n".format(prelude, call)
     ans = wire.converse(link, code, server, progress, timeout)
     if ans.error:
@@ -44,7 +45,8 @@ def bringup(link, call, server=None, progress=None, timeout=60.0, prelude=""):
             raise CommandError("transfer failed: {}".format(reason))
         if kind == "lost":
             raise CommandError("the serial line was lost during the transfer")
-        raise CommandError(_NOT_DONE.get(reason, "the board did not do it: {}".format(reason)))
+        text = (not_done or {}).get(reason) or _NOT_DONE.get(reason)
+        raise CommandError(text or "the board did not do it: {}".format(reason))
     if ans.result is None:
         raise CommandError("the board gave no answer")
     return ans.result

@@ -46,14 +46,20 @@ def _config(args):
            "chunk_area": args.chunk_area, "max_attempts": args.max_attempts, "dir": "slots"}
     if args.hw_rev:
         cfg["hw_rev"] = args.hw_rev
+    if args.ram_flash is not None and args.rp2_flash is not None:
+        raise CommandError("--ram-flash and --rp2-flash are two different flashes: give one")
     if args.bank == "flash":
         cfg["flash"] = {"sector": args.sector, "page": 256, "write": 1}
         if args.ram_flash is not None:
             cfg["flash"]["ram"] = args.ram_flash
+        elif args.rp2_flash is not None:
+            cfg["flash"]["rp2"] = args.rp2_flash
         else:
             cfg["flash"]["file"] = "flash"
     elif args.ram_flash is not None:
         raise CommandError("--ram-flash needs --bank flash")
+    elif args.rp2_flash is not None:
+        raise CommandError("--rp2-flash needs --bank flash")
     if args.server:
         cfg["source"] = args.server
     if args.ca:
@@ -63,6 +69,10 @@ def _config(args):
     if args.no_clock:
         cfg["clock"] = False
     return cfg
+
+
+_REFUSED_CONFIG = {"config": "the board refused this configuration (config): its flash, bank or "
+                             "sizes do not fit the board; nothing was written"}
 
 
 def cmd_provision(args):
@@ -81,7 +91,7 @@ def cmd_provision(args):
             raise CommandError("the emulated board ends at a reset: provision it with "
                                "--bank flash --ram-flash 0x20000000")
         res = bringup(link, "provision, {!r}, {!r}, {!r}, {!r}".format(
-            json.dumps(cfg), doc.hex(), ca, bool(args.force)))
+            json.dumps(cfg), doc.hex(), ca, bool(args.force)), not_done=_REFUSED_CONFIG)
     res.update({"config": cfg})
     show(args, res, "provisioned: device class {}, bank {}, trust root version {}{}; "
                      "next: mpota device push BUNDLE_DIR".format(
@@ -260,6 +270,9 @@ def arguments(p):
                    help="slots: directories on the filesystem, a flash, or ESP32 OTA partitions (default: dir)")
     c.add_argument("--ram-flash", type=lambda v: int(v, 0), metavar="ADDR",
                    help="with --bank flash: spare RAM at ADDR as the flash (the emulated board: 0x20000000)")
+    c.add_argument("--rp2-flash", type=lambda v: int(v, 0), metavar="START",
+                   help="with --bank flash: an RP2040's raw flash from START bytes into its storage "
+                        "area (a multiple of 4096, past the filesystem: docs/BOARDS.md)")
     c.add_argument("--slot-size", type=int, default=262144, metavar="BYTES", help="bytes per slot (default: 262144)")
     c.add_argument("--table-size", type=int, default=16384, metavar="BYTES", help="chunk table scratch (default: 16384)")
     c.add_argument("--chunk-area", type=int, default=8192, metavar="BYTES", help="deflated chunk scratch (default: 8192)")

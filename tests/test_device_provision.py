@@ -1,0 +1,90 @@
+# SPDX-License-Identifier: MIT
+"""`mpota device provision` on the unix port (a pty board, as in
+test_device_unix.py): a configuration the board refuses leaves nothing
+behind, and --rp2-flash gives the agent an RP2040's raw flash region.
+
+The board's `rp2` module is the stand-in of the raw region tests
+(tests/agent/rp2stub/rp2.py: rp2.Flash with the RP2040 driver's rules on
+the NOR flash model), its chip a 1 MiB storage area in a file outside the
+board's filesystem."""
+
+import json
+import shutil
+
+import pytest
+
+from bundles import factory as f
+from device_host import bundles as kit
+from device_host.ptyboard import UnixPtyBoard
+
+RP2_STUB = f.REPO / "tests" / "agent" / "rp2stub" / "rp2.py"
+STORAGE = 1 << 20
+
+
+def device(board, *args):
+    return f.cli("device", *args, "--port", board.port)
+
+
+def ok_json(board, *args):
+    proc = device(board, *args, "--json")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+@pytest.fixture
+def board(tmp_path, unix_stock_target):
+    with UnixPtyBoard(tmp_path / "board", unix_stock_target.binary) as b:
+        lib = b.home / "lib"
+        shutil.copyfile(RP2_STUB, lib / "_rp2model.py")
+        (lib / "rp2.py").write_text(
+            "import _rp2model\nfrom _rp2model import Flash\n"
+            "if not _rp2model._CHIP:\n"
+            "    _rp2model.configure({!r}, {})\n".format(str(tmp_path / "rp2-flash"), STORAGE))
+        ok_json(b, "install")
+        yield b
+
+
+def files(home):
+    return sorted(p.relative_to(home).as_posix() for p in home.rglob("*"))
+
+
+def provision(board, tmp_path, *args):
+    return device(board, "provision", "--root", kit.root(tmp_path), "--device-class",
+                  kit.DEVICE_CLASS, "--slot-size", "131072", *args)
+
+
+def test_refused_configuration_leaves_nothing_on_the_board(board, tmp_path):
+    before = files(board.home)
+    for bad in (["--bank", "flash", "--rp2-flash", "1000"],        # not sector-aligned
+                ["--bank", "flash", "--rp2-flash", str(STORAGE)],  # past the storage area
+                ["--bank", "flash", "--sector", "3000"]):          # not a power of two
+        proc = provision(board, tmp_path, *bad)
+        assert proc.returncode == 1
+        assert proc.stderr == ("mpota: the board refused this configuration (config): its flash, "
+                               "bank or sizes do not fit the board; nothing was written\n")
+        assert files(board.home) == before
+    proc = device(board, "status")
+    assert proc.stderr == "mpota: the board is not provisioned: run mpota device provision\n"
+
+
+def test_raw_rp2_region_from_the_provision_option_takes_an_update(board, tmp_path):
+    res = ok_json(board, "provision", "--root", kit.root(tmp_path), "--device-class",
+                  kit.DEVICE_CLASS, "--slot-size", "131072", "--bank", "flash",
+                  "--rp2-flash", "0x10000")
+    assert res["config"]["flash"] == {"sector": 4096, "page": 256, "write": 1, "rp2": 65536}
+    assert json.loads((board.home / "mpota.json").read_text())["flash"]["rp2"] == 65536
+    rep = ok_json(board, "push", kit.app(tmp_path, "v1", 1, 20000))
+    assert (rep["outcome"], rep["slot"]) == ("installed", 0)
+    st = ok_json(board, "status")
+    assert st["bank"] == "flash" and st["trial"]["version"] == 1
+    # The agent's state and slots are in the raw region, not in files.
+    assert not (board.home / "flash").exists() and not (board.home / "slots").exists()
+
+
+def test_rp2_flash_needs_the_flash_bank_and_excludes_ram_flash(tmp_path):
+    for args, said in ((["--rp2-flash", "65536"], "--rp2-flash needs --bank flash"),
+                       (["--bank", "flash", "--rp2-flash", "65536", "--ram-flash", "0x20000000"],
+                        "--ram-flash and --rp2-flash are two different flashes: give one")):
+        proc = f.cli("device", "provision", "--root", str(kit.root(tmp_path)), "--device-class", "x",
+                     "--port", str(tmp_path / "no-board"), *args)
+        assert proc.returncode == 1 and proc.stderr == "mpota: {}\n".format(said)
