@@ -3,8 +3,10 @@
 // the port directory on the include path), then the flash split.
 #include "boards/RPI_PICO/mpconfigboard.h"
 
+// MicroPython names the machine MICROPY_HW_BOARD_NAME " with " MCU (py/mpconfig.h):
+// "Raspberry Pi Pico (mpota) with RP2040".
 #undef MICROPY_HW_BOARD_NAME
-#define MICROPY_HW_BOARD_NAME "Raspberry Pi Pico with mpota"
+#define MICROPY_HW_BOARD_NAME "Raspberry Pi Pico (mpota)"
 
 // The filesystem is what the firmware region (MPOTA_FIRMWARE_BYTES, from
 // mpconfigboard.cmake) leaves of the flash.

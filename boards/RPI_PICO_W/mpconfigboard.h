@@ -4,8 +4,10 @@
 // the flash split.
 #include "boards/RPI_PICO_W/mpconfigboard.h"
 
+// MicroPython names the machine MICROPY_HW_BOARD_NAME " with " MCU (py/mpconfig.h):
+// "Raspberry Pi Pico W (mpota) with RP2040".
 #undef MICROPY_HW_BOARD_NAME
-#define MICROPY_HW_BOARD_NAME "Raspberry Pi Pico W with mpota"
+#define MICROPY_HW_BOARD_NAME "Raspberry Pi Pico W (mpota)"
 
 // The filesystem is what the firmware region (MPOTA_FIRMWARE_BYTES, from
 // mpconfigboard.cmake) leaves of the flash.
