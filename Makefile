@@ -6,6 +6,8 @@
 #                     build/circuitpython-lib, mpy-cross
 #   make unix         build/unix/micropython, with our C module
 #   make unix-stock   build/unix-stock/micropython, without it
+#   make unix-cpy     build/unix-cpy/micropython, shaped like a CircuitPython
+#                     board (tests/circuitpython/, docs/CIRCUITPYTHON.md)
 #   make qemu         build/qemu-m3/firmware.elf (Cortex-M3, mps2-an385)
 #   make qemu-m0      build/qemu-m0/firmware.elf (Cortex-M0, microbit)
 #   make natmod [ARCH=x64|armv6m|armv7m|armv7emsp]
@@ -44,7 +46,7 @@ QEMU_TRACK := $(wildcard $(ROOT)/boards/qemu/*.mk $(ROOT)/boards/qemu/*.h)
 # The sub-builds run their own make with their own -j.
 BUILD_PORT := MAKEFLAGS= $(ROOT)/scripts/build-port.sh
 
-.PHONY: all setup system unix unix-stock qemu qemu-m0 natmod builds test demo \
+.PHONY: all setup system unix unix-stock unix-cpy qemu qemu-m0 natmod builds test demo \
 	bench-crypto bench-heap bench-transport clean distclean
 
 all: builds
@@ -87,6 +89,16 @@ unix-stock: setup
 	@$(BUILD_PORT) unix-stock unix $(BUILD)/unix-stock $(BUILD)/unix-stock/micropython \
 		$(UNIX_VARS)
 
+# No deflate, hashlib, socket, tls or machine; the stand-ins' real network,
+# TLS and inflater under private names (tests/circuitpython/cmod).
+CPY_TEST := $(ROOT)/tests/circuitpython
+unix-cpy: setup
+	@TRACK="$(wildcard $(CPY_TEST)/unix-cpy/* $(CPY_TEST)/cmod/cpyhost/*)" \
+		$(BUILD_PORT) unix-cpy unix $(BUILD)/unix-cpy $(BUILD)/unix-cpy/micropython \
+		VARIANT_DIR=$(CPY_TEST)/unix-cpy PROG=micropython \
+		MICROPY_SSL_AXTLS=0 MICROPY_SSL_MBEDTLS=1 MICROPY_PY_BTREE=0 \
+		USER_C_MODULES=$(CPY_TEST)/cmod MICROPY_MPYCROSS=$(MPY_CROSS)
+
 qemu: setup
 	@TRACK="$(QEMU_TRACK) $(ROOT)/boards/QEMU_M3/mpconfigboard.mk" \
 		$(BUILD_PORT) qemu-m3 qemu $(BUILD)/qemu-m3 $(BUILD)/qemu-m3/firmware.elf \
@@ -118,7 +130,7 @@ natmod: setup
 		fi; \
 	done
 
-builds: unix unix-stock qemu qemu-m0 natmod
+builds: unix unix-stock unix-cpy qemu qemu-m0 natmod
 
 test: builds
 	@echo "test: pytest tests/"
@@ -141,7 +153,7 @@ bench-transport: unix
 	@cd $(ROOT) && $(PYTHON) tests/bench_transport.py
 
 clean:
-	rm -rf $(BUILD)/unix $(BUILD)/unix-stock $(BUILD)/qemu-m3 $(BUILD)/qemu-m0 \
+	rm -rf $(BUILD)/unix $(BUILD)/unix-stock $(BUILD)/unix-cpy $(BUILD)/qemu-m3 $(BUILD)/qemu-m0 \
 		$(BUILD)/natmod $(BUILD)/mpy-cross $(BUILD)/*.log $(BUILD)/*.config \
 		$(BUILD)/stubs $(BUILD)/mip $(BUILD)/firmware $(BUILD)/unix-agent
 

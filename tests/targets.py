@@ -26,6 +26,11 @@ BUILD = ROOT / "build"
 
 UNIX_BINARY = BUILD / "unix" / "micropython"
 UNIX_STOCK_BINARY = BUILD / "unix-stock" / "micropython"
+# Shaped like a CircuitPython board (tests/circuitpython/): run it with
+# CPY_PATH first on the path, where the stand-ins of CircuitPython's
+# modules are.
+UNIX_CPY_BINARY = BUILD / "unix-cpy" / "micropython"
+CPY_PATH = (ROOT / "tests" / "circuitpython" / "lib", BUILD / "circuitpython-lib")
 QEMU_M3_ELF = BUILD / "qemu-m3" / "firmware.elf"
 QEMU_M0_ELF = BUILD / "qemu-m0" / "firmware.elf"
 QEMU_BOARD_MK = ROOT / "boards" / "qemu" / "board.mk"
@@ -366,6 +371,10 @@ def unix():
 
 def unix_stock():
     return UnixTarget("unix-stock", UNIX_STOCK_BINARY)
+
+
+def unix_cpy():
+    return UnixTarget("unix-cpy", UNIX_CPY_BINARY)
 
 
 def qemu_m3(*, icount=None):
