@@ -40,7 +40,8 @@ PARTS = {
     # Ed25519 and SHA-512 in Python, for a firmware without the C module.
     "fallback": ("crypto/ed25519_fallback.py", "crypto/sha512_source.py"),
     # Staged rollouts from a static repository (docs/ROLLOUT.md).
-    "rollout": ("bundle/rollout.py", "rollout/__init__.py", "rollout/cohort.py"),
+    "rollout": ("bundle/rollout.py", "rollout/__init__.py", "rollout/cohort.py",
+                "rollout/poll.py"),
     # The simulated device, the flash models and the directory verifier:
     # for the unix port, the emulated board and the host tools.
     "devtools": ("sim.py", "flash/nor.py", "flash/ram.py", "bundle/directory.py"),

@@ -27,11 +27,15 @@ app unpacked at the last reboot). Commands:
                   --allow-http, --product P, --hw-rev R, --bank flash|dir,
                   --slot-size N, --table-size N, --chunk-area N,
                   --sector N, --page N, --write N, --max-attempts N,
-                  --backoff-ms N, --now T; --force to provision a device
-                  again (a factory reset: counters and log start over)
+                  --backoff-ms N, --now T, --device-id ID (staged
+                  rollouts); --force to provision a device again (a
+                  factory reset: counters and log start over)
   set KEY VALUE   change one configuration entry (source, ca, now, ...)
   check           what the source offers, verified; changes nothing
   install [--source S]   download and install it for a trial boot
+  poll [--check]  one poll of a staged-rollout repository (the source):
+                  install what its control document and plans allow this
+                  device now (--check: decide, install nothing)
   reboot          boot(): count a trial or revert, then run the slot's app
   confirm         confirm the running trial image
   status          slots, counters and download progress
@@ -42,14 +46,15 @@ when the command is missing or unknown)."""
 
 _PROVISION = ("root", "bundle", "device_class", "source", "ca", "allow_http", "product",
               "hw_rev", "bank", "slot_size", "table_size", "chunk_area", "sector", "page",
-              "write", "max_attempts", "backoff_ms", "now", "force")
+              "write", "max_attempts", "backoff_ms", "now", "force", "device_id")
 _NUMBERS = ("slot_size", "table_size", "chunk_area", "max_attempts", "buffer", "inflate_bits",
-            "retries", "backoff_ms", "now")
+            "retries", "backoff_ms", "now", "poll_min", "poll_max")
 _FLAGS = ("allow_http", "clock")
 # What `set` may change: the entries mpota.device reads.
 _SETTABLE = ("product", "device_class", "hw_rev", "target", "bank", "slot_size",
              "table_size", "chunk_area", "source", "ca", "allow_http", "max_attempts",
-             "buffer", "inflate_bits", "retries", "backoff_ms", "clock", "now")
+             "buffer", "inflate_bits", "retries", "backoff_ms", "clock", "now", "device_id",
+             "poll_min", "poll_max")
 
 
 class _Usage(Exception):
@@ -157,8 +162,9 @@ def provision(base, args):
            "dir": "slots", "max_attempts": _int(o, "max_attempts", 3),
            "source": _abs(o.get("source", o["bundle"])), "allow_http": "allow_http" in o,
            "backoff_ms": _int(o, "backoff_ms", 200)}
-    if "hw_rev" in o:
-        cfg["hw_rev"] = o["hw_rev"]
+    for key in ("hw_rev", "device_id"):
+        if key in o:
+            cfg[key] = o[key]
     if "ca" in o:
         cfg["ca"] = _abs(o["ca"])
     if "now" in o:
@@ -262,6 +268,23 @@ def install(base, args):
     _report(dev, rep.outcome, src)
 
 
+def poll(base, args):
+    from .rollout.poll import Poller
+
+    o = _options(args, ("check",), ("check",))
+    dev = _device(base)
+    res = Poller(dev).poll(install="check" not in o, progress=_bar)
+    if res.report is not None:
+        _summary(res.report)
+    if res.action == "refused":
+        _report(dev, "refused: " + res.reason)
+        raise _Fail("poll refused: {} (next poll in {} s)".format(res.reason, res.next_poll))
+    print("poll: {}{} (next poll in {} s)".format(
+        res.action, " plan " + res.plan if res.plan else "", res.next_poll))
+    if res.report is not None:
+        _report(dev, res.report.outcome)
+
+
 def reboot(base, args):
     dev = _device(base)
     res = trial.boot(dev)
@@ -309,6 +332,11 @@ def status(base, args):
     print("min security counter: {}".format(st.min_counter))
     print("last sequence: {}".format(st.last_sequence))
     print("root version: {}".format(st.root_version))
+    if dev.cfg.get("device_id"):
+        print("rollouts: device {} control version {} revocations version {} "
+              "halted plans {} time floor {}".format(
+                  dev.cfg["device_id"], st.control_version, st.revoked_version,
+                  st.halted_used, _when(st.time_floor)))
     if st.p_slot == NONE:
         print("download: none")
     else:
@@ -346,7 +374,7 @@ def _hint(base, reason):
 
 
 _COMMANDS = {"provision": provision, "set": set_config, "check": check, "install": install,
-             "reboot": reboot, "confirm": confirm, "status": status, "log": show_log}
+             "poll": poll, "reboot": reboot, "confirm": confirm, "status": status, "log": show_log}
 
 
 def main(argv):

@@ -108,7 +108,8 @@ STATE_PAUSE = const(2)
 STATE_HALT = const(3)
 MAX_WAVES = const(8)
 MAX_CANARY_SHARDS = const(16)
-MAX_SHARD = const(2048)  # bytes in one canary shard
+# Bytes in one canary shard: it fits the document buffer (MAX_DOC + 1).
+MAX_SHARD = const(1536)
 WAVE_SIZE = const(10)  # u16 share, u64 opening time
 CTL_ENTRY_SIZE = const(39)  # plan SHA-256 32, state 1, cap 2, poll hint 4
 MAX_CTL_ENTRIES = const(16)

@@ -40,6 +40,11 @@ REASONS = (
     "missing-manifest", "missing-table", "missing-chunk", "missing-root",
     "not-found", "connect", "timeout", "tls", "http-status", "bad-response", "closed",
     "io", "trial-pending", "no-room", "reverted", "attempts", "bootloader",
+    "unbootable",
+    # Staged rollouts (docs/ROLLOUT.md).
+    "revoked", "no-control-role", "control-replay", "control-expired",
+    "revocation-replay", "missing-control", "missing-plan", "missing-canary",
+    "missing-revocations",
 )
 
 
