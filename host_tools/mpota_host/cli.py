@@ -124,6 +124,7 @@ def _document(path, data, load, what):
 
 
 def cmd_verify(args):
+    inspect_mod.check_files(args.bundle)
     root = _trust(args.trust, args.root)
     root = directory.newest_root(args.bundle, root)
     now = int(time.time()) if args.at is None else timefmt.parse(args.at)

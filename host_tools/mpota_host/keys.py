@@ -5,6 +5,7 @@ NAME.pub (SubjectPublicKeyInfo PEM). Key ids come from the format module."""
 import getpass
 import os
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
@@ -86,13 +87,25 @@ def write_keypair(name, passphrase, force):
     return key_path, pub_path, raw
 
 
+def pem_label(data):
+    """The label of the first PEM block in data ("PRIVATE KEY", "ENCRYPTED
+    PRIVATE KEY", "PUBLIC KEY", ...), from its BEGIN line; None if none.
+    Text elsewhere in the file (a comment, a note) says nothing."""
+    for line in data.splitlines():
+        line = line.strip()
+        if line.startswith(b"-----BEGIN ") and line.endswith(b"-----") and len(line) > 16:
+            return line[11:-5].decode("ascii", "replace")
+    return None
+
+
 def load_private(path, passphrase_env=None):
     """An Ed25519PrivateKey from a PKCS#8 PEM file; an encrypted one takes
     the passphrase from $passphrase_env, else asks on the terminal."""
     data = files.read(path)
-    if b"PRIVATE KEY" not in data and b"PUBLIC KEY" in data:
+    label = pem_label(data) or ""
+    if label.endswith("PUBLIC KEY"):
         raise CommandError("{} is a public key: give the private key (NAME.key)".format(path))
-    encrypted = b"ENCRYPTED PRIVATE KEY" in data
+    encrypted = label == "ENCRYPTED PRIVATE KEY"
     if encrypted and not passphrase_env and not _terminal():
         raise CommandError("{} is encrypted: give --passphrase-env VAR".format(path))
     passphrase = passphrase_from(passphrase_env, True) if encrypted else None
@@ -107,6 +120,9 @@ def load_private(path, passphrase_env=None):
         # Encrypted in a form without the PKCS#8 "ENCRYPTED" marker.
         raise CommandError("{}: an encrypted key mpota does not read; export it as "
                            "PKCS#8 (openssl pkcs8 -topk8)".format(path)) from None
+    except UnsupportedAlgorithm:
+        raise CommandError("{}: a key of an algorithm mpota does not read: give an "
+                           "Ed25519 key".format(path)) from None
     if not isinstance(key, Ed25519PrivateKey):
         raise CommandError("{}: not an Ed25519 key".format(path))
     return key
@@ -115,12 +131,15 @@ def load_private(path, passphrase_env=None):
 def load_public(path, passphrase_env=None):
     """Raw 32-byte Ed25519 public key from a .pub (or a private .key) PEM."""
     data = files.read(path)
-    if b"PRIVATE KEY" in data:
+    if (pem_label(data) or "").endswith("PRIVATE KEY"):
         return raw_public(load_private(path, passphrase_env).public_key())
     try:
         key = serialization.load_pem_public_key(data)
     except ValueError:
-        raise CommandError("{}: not a PEM public key".format(path))
+        raise CommandError("{}: not a PEM public key".format(path)) from None
+    except UnsupportedAlgorithm:
+        raise CommandError("{}: a key of an algorithm mpota does not read: give an "
+                           "Ed25519 key".format(path)) from None
     if not isinstance(key, Ed25519PublicKey):
         raise CommandError("{}: not an Ed25519 key".format(path))
     return raw_public(key)

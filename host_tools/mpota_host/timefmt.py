@@ -8,6 +8,7 @@ import time
 from .errors import CommandError
 
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+_MAX_DIGITS = 12  # of an offset: +999999999999s is 31,000 years
 
 
 def parse(text, now=None):
@@ -15,7 +16,10 @@ def parse(text, now=None):
     now = int(time.time()) if now is None else now
     digits = text[1:-1]
     if text.startswith("+") and text[-1:] in _UNITS and digits.isascii() and digits.isdigit():
-        return now + int(text[1:-1]) * _UNITS[text[-1]]
+        if len(digits) > _MAX_DIGITS:
+            raise CommandError("bad time {}...: an offset has at most {} digits".format(
+                text[:16], _MAX_DIGITS))
+        return now + int(digits) * _UNITS[text[-1]]
     try:
         when = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
