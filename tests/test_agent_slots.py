@@ -1,12 +1,11 @@
 # SPDX-License-Identifier: MIT
 """Every kind of slot behind the same agent: two app directories (any
-board with a filesystem, CircuitPython included), the ESP32's OTA
-partitions and a raw region of an RP2040's flash (through stand-in
-esp32.Partition and rp2.Flash on the flash model)."""
+board with a filesystem, CircuitPython included) and a raw region of an
+RP2040's flash (through a stand-in rp2.Flash on the flash model). The
+ESP32's OTA partitions are in test_agent_esp32.py."""
 
 from agent import kit
 
-ESP32_STUB = kit.MP.parent / "esp32stub"
 RP2_STUB = kit.MP.parent / "rp2stub"
 
 
@@ -51,91 +50,6 @@ emit("stale", "stale.py" in os.listdir(dev.bank.app(0)))
     assert r["stale"] is False
 
 
-def test_esp32_partitions_update_confirm_and_bootloader_rollback(unix_target, tmp_path):
-    b = _bundles(tmp_path)
-    code = """
-import esp32
-from mpota import trial
-from mpota.source.local import LocalSource
-from mpota.update.install import Install
-base = {base!r}
-import os
-try:
-    os.mkdir(base)
-except OSError:
-    pass
-esp32.configure(base, 131072)
-# The factory flashes v1 with the board's own tool; the agent adopts it.
-with open({v1img!r}, "rb") as f:
-    esp32.Partition("ota_0").writeblocks(0, f.read())
-dev = device(base, bank="esp32", dir=base, target="app", device_class="board")
-provision(dev, {root!r}, {v1!r})
-emit("provisioned", [esp32.otadata()["state"], state(dev)["active"]])
-emit("install", report(Install(dev, LocalSource({v2!r})).run()))
-emit("ota", esp32.otadata()["boot"])
-emit("reset", esp32.reset())
-b = trial.boot(dev)
-emit("trial", [b.slot, b.trial])
-emit("confirm", [trial.confirm(dev), esp32.otadata()["state"], state(dev)["active"]])
-# v3 fails its check; the bootloader gives it up at the next reset.
-Install(dev, LocalSource({v3!r})).run()
-emit("reset3", esp32.reset())
-b = trial.boot(dev)
-emit("trial3", [b.slot, b.trial])
-emit("reset4", esp32.reset(rollback=True))
-b = trial.boot(dev)
-st = state(dev)
-emit("after", [b.slot, b.reverted, st["active"], st["trial"], st["events"][-1]])
-""".format(base=str(tmp_path / "dev"), v1img=str(b["v1"]) + ".img",
-           **{k: str(v) for k, v in b.items()})
-    r = kit.run(unix_target, code, extra_path=[ESP32_STUB])
-    assert r["provisioned"] == ["valid", 0]
-    assert r["install"]["slot"] == 1 and r["ota"] == "ota_1"
-    assert r["reset"] == "ota_1" and r["trial"] == [1, True]
-    assert r["confirm"] == [True, "valid", 1]
-    assert r["reset3"] == "ota_0" and r["trial3"] == [0, True]
-    assert r["reset4"] == "ota_1"
-    # boot() sees the bootloader went back and records it (reason 40:
-    # "bootloader").
-    assert r["after"] == [1, True, 1, 255, [6, 40, 3]]
-
-
-def test_esp32_without_bootloader_rollback_reverts_by_attempt_count(unix_target, tmp_path):
-    b = _bundles(tmp_path)
-    code = """
-import esp32
-from mpota import trial
-from mpota.source.local import LocalSource
-from mpota.update.install import Install
-base = {base!r}
-import os
-try:
-    os.mkdir(base)
-except OSError:
-    pass
-esp32.configure(base, 131072)
-with open({v1img!r}, "rb") as f:
-    esp32.Partition("ota_0").writeblocks(0, f.read())
-dev = device(base, bank="esp32", dir=base, target="app", device_class="board", max_attempts=2)
-provision(dev, {root!r}, {v1!r})
-Install(dev, LocalSource({v3!r})).run()
-seen = []
-for _ in range(4):
-    running = esp32.reset(rollback=False)
-    b = trial.boot(dev)
-    seen.append([running, b.slot, b.trial, b.reverted, b.reset])
-emit("seen", seen)
-emit("otadata", esp32.otadata()["boot"])
-""".format(base=str(tmp_path / "dev"), v1img=str(b["v1"]) + ".img",
-           **{k: str(v) for k, v in b.items()})
-    r = kit.run(unix_target, code, extra_path=[ESP32_STUB])
-    # Two trial boots, then boot() sets the old partition and asks for a
-    # reset; after it the old image runs.
-    assert r["seen"] == [["ota_1", 1, True, False, False], ["ota_1", 1, True, False, False],
-                         ["ota_1", 0, False, True, True], ["ota_0", 0, False, False, False]]
-    assert r["otadata"] == "ota_0"
-
-
 def test_app_directories_on_stock_micropython_the_circuitpython_path(unix_stock_target, tmp_path):
     # No ed25519 C module and no hashlib.sha512: the pure-Python verifier
     # over adafruit_hashlib, as on CircuitPython, through the same agent.
@@ -156,23 +70,6 @@ emit("state", state(dev))
     assert r["impl"] == "python"
     assert r["install"]["outcome"] == "installed"
     assert r["state"]["active_version"] == 2 and r["state"]["min_counter"] == 2
-
-
-def test_esp32_provisioning_refuses_to_adopt_a_partition_that_is_not_the_signed_image(
-        unix_target, tmp_path):
-    b = _bundles(tmp_path)
-    r = kit.run(unix_target, """
-import esp32, os
-base = {base!r}
-os.mkdir(base)
-esp32.configure(base, 131072)
-with open({v2img!r}, "rb") as f:
-    esp32.Partition("ota_0").writeblocks(0, f.read())
-dev = device(base, bank="esp32", dir=base, target="app", device_class="board")
-emit("result", outcome(lambda: provision(dev, {root!r}, {v1!r}).outcome))
-""".format(base=str(tmp_path / "dev"), v2img=str(b["v2"]) + ".img", root=str(b["root"]),
-           v1=str(b["v1"])), extra_path=[ESP32_STUB])
-    assert r["result"] == {"refused": "hash-mismatch"}
 
 
 def test_rp2_raw_region_update_confirm_and_the_filesystem_below_it_untouched(

@@ -6,10 +6,10 @@ opened again, the stand-in bootloader's reset, boot()."""
 
 import pytest
 
-from agent import kit
+from agent import espkit, kit
 from bundles import factory as f
 
-ESP32_STUB = kit.MP.parent / "esp32stub"
+ESP32_STUB = espkit.STUB
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +24,9 @@ def bundles(tmp_path_factory):
     (rot / "roots" / "2").write_bytes(f.root_doc([kit.R], 1, [kit.A], 1, version=2,
                                                  signers=[kit.R]))
     b["v2rot"] = rot
+    # The ESP32 cases: firmware images (the OTA partitions hold apps).
+    for v in (1, 2, 3):
+        b["e{}".format(v)] = espkit.bundle(d, "e{}".format(v), v)
     return {k: str(v) for k, v in b.items()}
 
 
@@ -75,11 +78,13 @@ from mpota.update.install import Install
 base = {base!r}
 os.mkdir(base)
 esp32.configure(base, 131072)
-with open({v1!r} + ".img", "rb") as f:
-    esp32.Partition("ota_0").writeblocks(0, f.read())
+with open({e1!r} + ".img", "rb") as f:
+    data = f.read()
+esp32.Partition("ota_0").writeblocks(0, data + b"\\xff" * (-len(data) % 4096))
+esp32.reset()
 
 def power_on():
-    return device(base, bank="esp32", dir=base, target="app", device_class="board")
+    return device(base, bank="esp32", dir=base, target="firmware", device_class="board")
 
 def reset(rollback=True):
     # The bootloader's choice, then the agent's boot(); again if boot()
@@ -101,7 +106,7 @@ def cut_once(module, name):
     setattr(module, name, cut)
 
 dev = power_on()
-provision(dev, {root!r}, {v1!r})
+provision(dev, {root!r}, {e1!r})
 """
 
 
@@ -110,33 +115,66 @@ def _esp32(unix_target, tmp_path, bundles, code):
                    + code.format(**bundles), extra_path=[ESP32_STUB])
 
 
-def test_power_cut_between_the_trial_record_and_set_boot_does_not_give_up_the_update(
+def test_power_cut_as_set_boot_runs_leaves_no_trial_and_the_retry_completes(
         unix_target, tmp_path, bundles):
+    # install() selects the slot before it records the trial (a refused
+    # set_boot() must leave nothing to undo): a cut there records nothing.
     r = _esp32(unix_target, tmp_path, bundles, """
 cut_once(esp32.Partition, "set_boot")
 try:
-    Install(dev, LocalSource({v2!r})).run()
+    Install(dev, LocalSource({e2!r})).run()
 except PowerCut:
-    emit("cut", state(dev)["trial"])
+    emit("cut", [state(power_on())["trial"], esp32.otadata()["boot"]])
 emit("boots", reset())
+rep = report(Install(power_on(), LocalSource({e2!r})).run())
+emit("retry", [rep["outcome"], rep["fetched"]])
+emit("trial", reset())
 emit("confirm", trial.confirm(power_on()))
-emit("after", reset())
 st = state(power_on())
 emit("state", [st["active"], st["active_version"], st["min_counter"]])
 """)
-    assert r["cut"] == 1  # the trial was recorded, set_boot() never ran
-    # boot() selects the trial again and asks for a reset; the trial runs.
-    assert r["boots"] == [["ota_0", 0, False, False], ["ota_1", 1, True, False]]
+    assert r["cut"] == [255, "ota_0"]
+    assert r["boots"] == [["ota_0", 0, False, False]]
+    # Nothing fetched again: the image is in the slot, checked unit by unit.
+    assert r["retry"] == ["installed", 0]
+    assert r["trial"] == [["ota_1", 1, True, False]]
     assert r["confirm"] is True
-    assert r["after"] == [["ota_1", 1, False, False]]
     assert r["state"] == [1, 2, 2]
+
+
+def test_power_cut_between_set_boot_and_the_trial_record_goes_back_and_the_retry_completes(
+        unix_target, tmp_path, bundles):
+    # The bootloader starts the new image with no trial recorded: its
+    # boot() selects the active slot again and asks for a reset.
+    r = _esp32(unix_target, tmp_path, bundles, """
+from mpota.state.record import FileArea
+real = esp32.Partition.set_boot
+def set_boot_then_cut(self):
+    real(self)
+    cut_once(FileArea, "write")  # the next write: the trial record
+esp32.Partition.set_boot = set_boot_then_cut
+try:
+    Install(dev, LocalSource({e2!r})).run()
+except PowerCut:
+    emit("cut", [state(power_on())["trial"], esp32.otadata()["boot"]])
+esp32.Partition.set_boot = real
+emit("boots", reset())
+emit("retry", report(Install(power_on(), LocalSource({e2!r})).run())["outcome"])
+emit("trial", reset())
+emit("confirm", trial.confirm(power_on()))
+""")
+    assert r["cut"] == [255, "ota_1"]
+    assert r["boots"] == [["ota_1", 0, False, False], ["ota_0", 0, False, False]]
+    assert r["retry"] == "installed"
+    assert r["trial"] == [["ota_1", 1, True, False]]
+    assert r["confirm"] is True
 
 
 def test_power_cut_before_the_first_trial_boot_is_counted_does_not_give_up_the_update(
         unix_target, tmp_path, bundles):
     r = _esp32(unix_target, tmp_path, bundles, """
 from mpota.state.record import FileArea
-Install(dev, LocalSource({v2!r})).run()
+Install(dev, LocalSource({e2!r})).run()
 esp32.reset()  # the bootloader starts ota_1, pending verification
 cut_once(FileArea, "write")  # power goes as boot() counts the trial
 try:
@@ -161,7 +199,7 @@ def test_firmware_that_dies_before_boot_runs_is_selected_again_only_once(
     # bootloader gives it up at every reset) is tried once more, then
     # given up and not installed again.
     r = _esp32(unix_target, tmp_path, bundles, """
-Install(dev, LocalSource({v2!r})).run()
+Install(dev, LocalSource({e2!r})).run()
 seen = []
 for _ in range(2):
     esp32.reset()  # ota_1 starts and dies before boot() counts it
@@ -169,7 +207,7 @@ for _ in range(2):
     b = trial.boot(power_on())
     seen.append([running, b.slot, b.reset, b.reverted])
 emit("seen", seen)
-emit("again", outcome(lambda: Install(power_on(), LocalSource({v2!r})).run().outcome))
+emit("again", outcome(lambda: Install(power_on(), LocalSource({e2!r})).run().outcome))
 """)
     # Selected again (a reset asked for) the first time, given up the second.
     assert r["seen"] == [["ota_0", 0, True, False], ["ota_0", 0, False, True]]
@@ -181,7 +219,7 @@ def test_power_cut_between_the_revert_and_set_boot_does_not_leave_the_failed_ima
     # A bootloader without rollback: boot() gives the trial up after
     # max_attempts, records it, then set_boot()s the old partition.
     r = _esp32(unix_target, tmp_path, bundles, """
-Install(dev, LocalSource({v3!r})).run()
+Install(dev, LocalSource({e3!r})).run()
 for _ in range(3):
     reset(rollback=False)  # three trial boots of v3, never confirmed
 cut_once(esp32.Partition, "set_boot")
@@ -206,7 +244,7 @@ def test_old_image_that_a_revert_selected_again_is_marked_valid_so_the_bootloade
     # bootloader then holds pending verification.
     r = _esp32(unix_target, tmp_path, bundles, """
 from mpota.state.record import FileArea
-Install(dev, LocalSource({v2!r})).run()
+Install(dev, LocalSource({e2!r})).run()
 reset()
 cut_once(FileArea, "write")
 try:

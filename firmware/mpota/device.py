@@ -46,6 +46,9 @@ class Device:
         self.cfg = config
         self.base = base.rstrip("/") or "/"
         kind = config.get("bank", "flash")
+        if kind == "esp32" and config.get("target", "app") == "app":
+            # OTA partitions hold firmware: set_boot() refuses anything else.
+            raise AgentError("config")
         if kind == "flash":
             parts = self._flash_layout()
         elif kind in ("dir", "esp32"):

@@ -14,6 +14,8 @@ class AgentError(Exception):
     'bad-app'          an app image that is not a plain ustar archive
                        of files and directories inside its slot
     'config'           the device configuration is incomplete or invalid
+    'unbootable'       the bootloader refused to select the installed slot
+                       (ESP32: not a valid app image for this chip)
     """
 
     @property

@@ -9,8 +9,12 @@ and gathers the cases.
 Cycles (cutsweep.story): "good" is install (with a root rotation
 published alongside), trial boot, confirm, boot; "bad" is install, trial
 boots without confirm until the revert, boot, and the refused reinstall.
+"unbootable" (ESP32 banks) first installs a validly signed image for
+another chip, which set_boot() refuses, then runs "good".
 Both versions share some chunks with the running image, so the install
-copies some locally (delta) and fetches the others.
+copies some locally (delta) and fetches the others. On the ESP32 banks
+the images are ESP32 app images (bundles.espapp), as the OTA partitions
+hold.
 """
 
 import hashlib
@@ -23,6 +27,7 @@ from pathlib import Path
 
 import targets
 from agent import kit
+from bundles import espapp
 from bundles import factory as f
 from mpota_host import apppack
 
@@ -51,7 +56,8 @@ SETUPS = {
     "mcu-2k-w16": dict(bank="flash", sector=2 * KB, page=2 * KB, write=16, chunk=2 * KB,
                        compress="none", shared=8 * KB, own=16 * KB, slot=32 * KB),
     # ESP32 OTA partitions (stand-in esp32 module over the NOR model,
-    # bootloader rollback on), state and scratch in files.
+    # bootloader rollback on), state and scratch in files; ESP32 app
+    # images of a shared code segment and a per-version data segment.
     "esp32": dict(bank="esp32", sector=4 * KB, page=256, write=1, chunk=4 * KB,
                   compress="deflate", shared=8 * KB, own=16 * KB, slot=64 * KB),
     # The same without the bootloader's rollback: boot() counts the
@@ -70,7 +76,7 @@ SETUPS = {
     "app-dir": dict(bank="dir", sector=4 * KB, page=4 * KB, write=1, chunk=1 * KB,
                     compress="none", shared=6 * KB, own=10 * KB, slot=32 * KB),
 }
-CYCLES = ("good", "bad")
+CYCLES = ("good", "bad", "unbootable")
 # The bounded sample of `make test`: every STRIDE-th operation (strides
 # that do not divide the counts, so the sample walks through every kind).
 SAMPLE = {"nor-4k": 7, "nor-4k-pages": 13, "nor-64k": 37, "mcu-2k-w16": 5, "esp32": 7,
@@ -97,10 +103,22 @@ def _app(d, version, setup):
     return apppack.pack(str(d))
 
 
-def _bundle(work, name, version, setup, rotate=False):
-    data = _app(work / (name + "-src"), version, setup)
+def cycles(name):
+    """The cycles a setup runs: "unbootable" only where a bootloader
+    checks the image (ESP32)."""
+    return [c for c in CYCLES if c != "unbootable" or SETUPS[name]["bank"] == "esp32"]
+
+
+def _bundle(work, name, version, setup, rotate=False, chip=espapp.CHIP_ESP32):
+    if setup["bank"] == "esp32":
+        data = espapp.image(str(version), code=_noise(0, setup["shared"]),
+                            ram=_noise(version, setup["own"]), chip_id=chip)
+        target = "firmware"
+    else:
+        data = _app(work / (name + "-src"), version, setup)
+        target = "app"
     path = kit.bundle(work, name, data, version=version, security_counter=version,
-                      sequence=10 + version, target="app", device_class="cut",
+                      sequence=10 + version, target=target, device_class="cut",
                       chunk_size=setup["chunk"], compress=setup["compress"], window_bits=10)
     if rotate:
         (path / "roots").mkdir()
@@ -113,10 +131,14 @@ def _bundle(work, name, version, setup, rotate=False):
 
 def _spec(work, name, setup, cycle, stride, sabotage=None):
     old = _bundle(work, "v1", 1, setup)
-    new = _bundle(work, "v2", 2, setup, rotate=True) if cycle == "good" else \
+    new = _bundle(work, "v2", 2, setup, rotate=cycle == "good") if cycle != "bad" else \
         _bundle(work, "v3", 3, setup)
+    # For another chip (ESP32-S3): signed, and refused by set_boot().
+    unbootable = _bundle(work, "v4", 4, setup, chip=espapp.CHIP_ESP32S3) \
+        if cycle == "unbootable" else None
     unit = max(setup["chunk"], setup["sector"])
-    config = {"device_class": "cut", "target": "app", "bank": setup["bank"],
+    config = {"device_class": "cut", "bank": setup["bank"],
+              "target": "firmware" if setup["bank"] == "esp32" else "app",
               "slot_size": setup["slot"], "table_size": 4 * KB, "chunk_area": 8 * KB,
               "flash": {"file": "flash", "sector": setup["sector"], "page": setup["page"],
                         "write": setup["write"]},
@@ -127,7 +149,7 @@ def _spec(work, name, setup, cycle, stride, sabotage=None):
     if "rp2" in setup:
         config["flash"] = {"rp2": setup["rp2"], "sector": setup["sector"]}
     return {"base": str(work / "dev"), "config": config, "root": str(kit.root(work)),
-            "old": old, "new": new, "cycle": cycle, "per_unit": unit // setup["chunk"],
+            "old": old, "new": new, "unbootable": unbootable, "cycle": cycle, "per_unit": unit // setup["chunk"],
             "part_size": setup["slot"], "rollback": setup.get("rollback", True), "stride": stride,
             "rp2_storage": setup.get("storage"),
             "tears": [False, True], "name": name, "sabotage": sabotage}
@@ -156,7 +178,7 @@ def run_one(name, cycle, stride=1, target=None, work=None, sabotage=None):
 def run(full=True, jobs=None):
     fam = Family("power cut")
     t0 = time.time()
-    runs = [(n, c) for n in SETUPS for c in CYCLES if full or n in SAMPLE]
+    runs = [(n, c) for n in SETUPS for c in cycles(n) if full or n in SAMPLE]
     target = targets.unix()
     target.check()
 

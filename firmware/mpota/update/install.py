@@ -6,10 +6,21 @@ chunk table streamed into the scratch area and checked -> each chunk,
 unit by unit: already in the slot (resume), same as the running slot's
 range (copied locally: delta), or fetched, checked, inflated and checked
 again (transfer.py) -> the whole slot read back against the image hash ->
-trial boot marked.
+slot selected for the next reset (bank.select) -> trial boot recorded.
 
 trust.py decides; this module only orders the work and records progress.
 Nothing here holds more than one buffer of image data.
+
+Select, then record: a bootloader may refuse the slot (ESP32's set_boot()
+checks the app image), and a refusal must leave nothing to undo. A power
+cut between the two leaves the slot selected and no trial recorded; at
+the next reset the bootloader starts the new image, whose boot() finds
+no trial and the running slot not the active one, selects the active
+slot again and asks for a reset (the same path as a revert cut short),
+and the update is tried again from its recorded progress. A cut before
+select() changes nothing the bootloader reads; a cut inside it (ESP-IDF
+erases then writes the otadata entry it is not using) leaves the old
+entry in charge.
 """
 
 import binascii
@@ -114,6 +125,13 @@ class Install:
             dev.bank.prepare(i, m.image_size)
         except AgentError as e:
             self._refuse(e)  # an app archive the board cannot unpack
+        try:
+            # Before the trial is recorded: an image the bootloader
+            # refuses (ESP32: not an app for this chip) leaves the
+            # running slot selected and no trial (module docstring).
+            dev.bank.select(i)
+        except AgentError as e:
+            self._refuse(e)
         st.trial = i
         st.attempts = 0
         st.flags = 0
@@ -122,7 +140,6 @@ class Install:
         st.clear_progress()
         dev.log(st, L.INSTALLED, value=m.version)
         dev.save(st)
-        dev.bank.select(i)
         rep.outcome = "installed"
         return rep
 

@@ -365,9 +365,17 @@ def story(rig, src, marks):
     trial boots without confirm until the revert, boot, then the same
     bundle again (refused and logged)."""
     spec = rig.spec
+    if spec["cycle"] == "unbootable":
+        # set_boot() refuses it: no trial, the running image stays selected.
+        try:
+            Install(rig.dev, LocalSource(spec["unbootable"]["bundle"])).run()
+        except AgentError as e:
+            if e.reason != "unbootable":
+                raise
+        marks["refused"] = POWER.count
     Install(rig.dev, src).run()
     marks["installed"] = POWER.count
-    if spec["cycle"] == "good":
+    if spec["cycle"] != "bad":
         b = rig.reboot()
         marks["trial"] = POWER.count
         trial.confirm(rig.dev)
@@ -395,7 +403,7 @@ def finish(case, b, src, marks):
     rig = case.rig
     spec = rig.spec
     new = spec["new"]
-    good = spec["cycle"] == "good"
+    good = spec["cycle"] != "bad"
     for step in range(24):
         st = rig.dev.load()
         if st.trial != NONE:
@@ -442,9 +450,11 @@ def _trial_window(rig, n, marks):
     # A bootloader with rollback (ESP-IDF) gives up a pending image at any
     # reset before it is marked valid: a cut after the trial boot was
     # counted and before confirm() marked it valid cannot be told from a
-    # crash of the app, so the trial is over (docs/CAMPAIGN.md).
+    # crash of the app, so the trial is over (docs/CAMPAIGN.md). Marking
+    # it valid is two operations (ESP-IDF erases the entry's sector, then
+    # writes it): a cut between them leaves the old entry in charge.
     return (rig.esp32 is not None and rig.spec.get("rollback", True)
-            and marks["trial"] <= n < marks["trial"] + 1)
+            and marks["trial"] <= n < marks["trial"] + 2)
 
 
 def _milestones(case, st, marks):
@@ -528,7 +538,9 @@ def sweep(spec):
     if rig.esp32:
         rig.esp32.configure(base, spec["part_size"])
         with open(spec["old"]["image"], "rb") as f:
-            rig.esp32.Partition("ota_0").writeblocks(0, f.read())
+            data = f.read()
+        # As the board's tool writes it: whole sectors.
+        rig.esp32.Partition("ota_0").writeblocks(0, data + b"\xff" * (-len(data) % 4096))
     rig.power_on()
     from agentkit import provision
 

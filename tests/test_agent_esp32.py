@@ -1,0 +1,219 @@
+# SPDX-License-Identifier: MIT
+"""The agent on an ESP32's OTA partitions, through a stand-in esp32
+module as strict as the chip (tests/agent/esp32stub/esp32.py: set_boot()
+checks the app image as esp_image_verify does, the bootloader falls back
+and rolls back as ESP-IDF's does, partition bounds and erase lengths as
+esp_partition's). The bundles hold ESP32 app images, as micropython.bin
+is."""
+
+import pytest
+
+from agent import espkit, kit
+from bundles import espapp
+from bundles import factory as f
+
+# Log events and reasons (firmware/mpota/state/log.py).
+VERIFY_FAIL, TRIAL, CONFIRM, REVERT, INSTALLED, PROVISION = 3, 4, 5, 6, 8, 10
+BOOTLOADER, UNBOOTABLE = 40, 41
+
+
+@pytest.fixture(scope="module")
+def b(tmp_path_factory):
+    d = tmp_path_factory.mktemp("esp32")
+    out = {"root": kit.root(d)}
+    for v in (1, 2, 3):
+        out["v{}".format(v)] = espkit.bundle(d, "v{}".format(v), v)
+    # Validly signed, and not an app this board can start.
+    out["s3"] = espkit.bundle(d, "s3", 4, espkit.app_image(4, chip_id=espapp.CHIP_ESP32S3))
+    # MicroPython's firmware.bin (bootloader, table, app) signed by mistake.
+    out["fwbin"] = espkit.bundle(d, "fwbin", 5, espapp.firmware_bin(espkit.app_image(5)))
+    return {k: str(v) for k, v in out.items()}
+
+
+def run(unix_target, tmp_path, b, code):
+    return espkit.run(unix_target, tmp_path / "dev", code, **b)
+
+
+def test_update_confirm_and_bootloader_rollback_of_an_unconfirmed_trial(unix_target, tmp_path, b):
+    r = run(unix_target, tmp_path, b, """
+flash({v1!r} + ".img")
+emit("first", esp32.reset())  # the bootloader's first boot writes otadata
+dev = power_on()
+provision(dev, {root!r}, {v1!r})
+emit("provisioned", [esp32.otadata()["state"], state(dev)["active"]])
+emit("install", report(Install(dev, LocalSource({v2!r})).run()))
+emit("ota", esp32.otadata()["boot"])
+emit("reset", esp32.reset())
+b = trial.boot(power_on())
+emit("trial", [b.slot, b.trial, esp32.otadata()["state"]])
+emit("confirm", [trial.confirm(power_on()), esp32.otadata()["state"], state(power_on())["active"]])
+# v3 is never confirmed: at the second reset ESP-IDF gives it up.
+Install(power_on(), LocalSource({v3!r})).run()
+emit("reset3", esp32.reset())
+b = trial.boot(power_on())
+emit("trial3", [b.slot, b.trial])
+emit("reset4", esp32.reset())
+b = trial.boot(power_on())
+st = state(power_on())
+emit("after", [b.slot, b.reverted, st["active"], st["trial"], st["events"][-1],
+               esp32.otadata()["entries"]])
+""")
+    assert r["first"] == "ota_0"
+    assert r["provisioned"] == ["valid", 0]
+    assert r["install"]["slot"] == 1 and r["install"]["copied"] > 0 and r["ota"] == "ota_1"
+    assert r["reset"] == "ota_1" and r["trial"] == [1, True, "pending"]
+    assert r["confirm"] == [True, "valid", 1]
+    assert r["reset3"] == "ota_0" and r["trial3"] == [0, True]
+    assert r["reset4"] == "ota_1"
+    # boot() sees the bootloader went back and records it.
+    assert r["after"][:5] == [1, True, 1, 255, [REVERT, BOOTLOADER, 3]]
+    # ota_1's entry (sequence 2) valid, ota_0's (sequence 3) aborted.
+    assert sorted(r["after"][5]) == [[2, 2], [3, 4]]
+
+
+def test_without_bootloader_rollback_boot_reverts_by_attempt_count(unix_target, tmp_path, b):
+    r = run(unix_target, tmp_path, b, """
+esp32.configure(base, 131072, rollback=False)
+flash({v1!r} + ".img")
+esp32.reset(rollback=False)
+dev = power_on(max_attempts=2)
+provision(dev, {root!r}, {v1!r})
+Install(dev, LocalSource({v3!r})).run()
+emit("state", esp32.otadata()["state"])
+seen = []
+for _ in range(4):
+    running = esp32.reset(rollback=False)
+    b = trial.boot(power_on(max_attempts=2))
+    seen.append([running, b.slot, b.trial, b.reverted, b.reset])
+emit("seen", seen)
+emit("boot", esp32.otadata()["boot"])
+""")
+    assert r["state"] == "undefined"
+    # Two trial boots, then boot() sets the old partition and asks for a
+    # reset; after it the old image runs.
+    assert r["seen"] == [["ota_1", 1, True, False, False], ["ota_1", 1, True, False, False],
+                         ["ota_1", 0, False, True, True], ["ota_0", 0, False, False, False]]
+    assert r["boot"] == "ota_0"
+
+
+def test_provisioning_refuses_to_adopt_a_partition_that_is_not_the_signed_image(
+        unix_target, tmp_path, b):
+    r = run(unix_target, tmp_path, b, """
+flash({v2!r} + ".img")
+esp32.reset()
+emit("result", outcome(lambda: provision(power_on(), {root!r}, {v1!r}).outcome))
+""")
+    assert r["result"] == {"refused": "hash-mismatch"}
+
+
+def test_provisioning_a_board_never_reset_since_esptool_adopts_it(unix_target, tmp_path, b):
+    # otadata erased: mark_app_valid_cancel_rollback() has nothing to
+    # cancel (ESP_FAIL), which commit() takes as such.
+    r = run(unix_target, tmp_path, b, """
+flash({v1!r} + ".img")
+dev = power_on()
+emit("result", provision(dev, {root!r}, {v1!r}).outcome)
+emit("boot", [trial.boot(power_on()).slot, esp32.otadata()["entries"]])
+""")
+    assert r["result"] == "adopted"
+    assert r["boot"] == [0, [None, None]]
+
+
+def test_validly_signed_image_for_another_chip_is_refused_and_the_next_update_installs(
+        unix_target, tmp_path, b):
+    r = run(unix_target, tmp_path, b, """
+flash({v1!r} + ".img")
+esp32.reset()
+provision(power_on(), {root!r}, {v1!r})
+emit("refused", outcome(lambda: Install(power_on(), LocalSource({s3!r})).run().outcome))
+st = state(power_on())
+emit("after", [st["trial"], st["active"], st["events"][-1], esp32.otadata()["boot"]])
+# The device is not wedged: boot() runs the old image, and again.
+boots = []
+for _ in range(3):
+    esp32.reset()
+    b = trial.boot(power_on())
+    boots.append([esp32.otadata()["running"], b.slot, b.trial, b.reverted, b.reset])
+emit("boots", boots)
+emit("again", outcome(lambda: Install(power_on(), LocalSource({s3!r})).run().outcome))
+emit("log", len([e for e in state(power_on())["events"] if e[1] == {unbootable}]))
+emit("next", report(Install(power_on(), LocalSource({v2!r})).run())["outcome"])
+emit("reset", esp32.reset())
+trial.boot(power_on())
+emit("confirm", trial.confirm(power_on()))
+""".replace("{unbootable}", str(UNBOOTABLE)))
+    assert r["refused"] == {"refused": "unbootable"}
+    assert r["after"] == [255, 0, [VERIFY_FAIL, UNBOOTABLE, 4], "ota_0"]
+    assert r["boots"] == [["ota_0", 0, False, False, False]] * 3
+    # Refused again the same way, logged once.
+    assert r["again"] == {"refused": "unbootable"} and r["log"] == 1
+    assert r["next"] == "installed" and r["reset"] == "ota_1" and r["confirm"] is True
+
+
+def test_signing_firmware_bin_instead_of_micropython_bin_ends_as_a_revert(
+        unix_target, tmp_path, b):
+    # firmware.bin starts with the bootloader: set_boot() accepts it (the
+    # load-address checks run only in the bootloader), the bootloader
+    # does not and starts ota_0 again; boot() selects it once more, then
+    # gives it up.
+    r = run(unix_target, tmp_path, b, """
+flash({v1!r} + ".img")
+esp32.reset()
+provision(power_on(), {root!r}, {v1!r})
+emit("install", Install(power_on(), LocalSource({fwbin!r})).run().outcome)
+seen = []
+for _ in range(3):
+    running = esp32.reset()
+    b = trial.boot(power_on())
+    seen.append([running, b.reset, b.reverted])
+emit("seen", seen)
+emit("again", outcome(lambda: Install(power_on(), LocalSource({fwbin!r})).run().outcome))
+""")
+    assert r["install"] == "installed"
+    assert r["seen"] == [["ota_0", True, False], ["ota_0", False, True], ["ota_0", False, False]]
+    assert r["again"] == {"refused": "reverted"}
+
+
+def test_bank_esp32_holding_an_app_archive_is_refused_as_config(unix_target, tmp_path, b):
+    r = run(unix_target, tmp_path, b, """
+emit("app", outcome(lambda: device(base, bank="esp32", dir=base, target="app",
+                                   device_class="board")))
+cfg = config(base, bank="esp32", dir=base, device_class="board")
+del cfg["target"]  # "app" when not given
+from mpota.device import Device
+emit("default", outcome(lambda: Device(cfg, base)))
+""")
+    assert r["app"] == r["default"] == {"refused": "config"}
+
+
+def test_commit_reports_a_failed_otadata_write_and_ignores_only_nothing_to_cancel(
+        unix_target, tmp_path, b):
+    r = run(unix_target, tmp_path, b, """
+flash({v1!r} + ".img")
+esp32.reset()
+provision(power_on(), {root!r}, {v1!r})
+Install(power_on(), LocalSource({v2!r})).run()
+esp32.reset()
+trial.boot(power_on())
+real = esp32.Partition.mark_app_valid_cancel_rollback
+seen = []
+for code in (-0x105, 1, -0x6001):  # no otadata, nothing selected, a flash write failed
+    def fail(code=code):
+        raise OSError(code)
+    esp32.Partition.mark_app_valid_cancel_rollback = fail
+    try:
+        seen.append(["ok", power_on().bank.commit(1)])
+    except OSError as e:
+        seen.append(["raised", e.args[0]])
+emit("seen", seen)
+# confirm() does not record a confirmation the bootloader did not get.
+try:
+    trial.confirm(power_on())
+    emit("confirmed", True)
+except OSError:
+    emit("confirmed", False)
+emit("state", [state(power_on())["trial"], esp32.otadata()["state"]])
+""")
+    assert r["seen"] == [["ok", None], ["ok", None], ["raised", -0x6001]]
+    assert r["confirmed"] is False
+    assert r["state"] == [1, "pending"]
