@@ -17,6 +17,7 @@ from mpota.bundle.error import BundleError
 from . import apppack, files, keys, outdir, reasons, rootcmd, serve, timefmt, writer
 from . import signer as signing
 from .device import commands as device
+from .rollout import commands as rollout
 from . import inspect as inspect_mod
 from .errors import CommandError
 from .progress import Progress
@@ -60,7 +61,8 @@ def cmd_sign(args):
         sequence=int(time.time()) if args.sequence is None else args.sequence,
         product=args.product, hw_revs=args.hw_rev or [], target=args.target,
         label=args.label or "", expires=expires, min_agent=args.min_agent,
-        chunk_size=args.chunk_size, compress=args.compress, window_bits=args.window_bits)
+        chunk_size=args.chunk_size, compress=args.compress, window_bits=args.window_bits,
+        issued=int(time.time()))
     writer.check(params)
     writer.check_key_count(len(args.key))
     writer.check_output(args.output, args.force)
@@ -124,6 +126,8 @@ def _document(path, data, load, what):
 
 
 def cmd_verify(args):
+    if rollout.Repo.is_repository(args.bundle):
+        return rollout.verify_repo(args, _Quiet)
     inspect_mod.check_files(args.bundle)
     root = _trust(args.trust, args.root)
     root = directory.newest_root(args.bundle, root)
@@ -247,7 +251,10 @@ def _parser():
     c = sub.add_parser("verify", help="check a bundle as a device would",
                        description="Check BUNDLE_DIR against a trust root or a public key: signatures, "
                                    "threshold, device facts, the chunk table and every chunk. Exit 0 "
-                                   "with a one-line summary, or 1 with the reason.")
+                                   "with a one-line summary, or 1 with the reason. Given a repository "
+                                   "laid out by mpota publish (it holds control or plans/), check "
+                                   "all of it as a device would: roots, control, plans with their "
+                                   "bundles and canary shards, the revocation list.")
     c.add_argument("bundle", metavar="BUNDLE_DIR")
     c.add_argument("--trust", required=True, metavar="ROOT_OR_PUB", help="root document, or one update key's .pub")
     c.add_argument("--root", action="append", metavar="ROOT",
@@ -261,6 +268,7 @@ def _parser():
                    help="the verdict as JSON on stdout: valid, and the manifest's facts or the "
                         "reason code and its meaning (exit status as without it)")
     c.add_argument("--progress", action="store_true", help="show progress even when stderr is not a terminal")
+    rollout.verify_arguments(c)
     c.set_defaults(run=cmd_verify)
 
     c = sub.add_parser("inspect", help="show a bundle's manifest",
@@ -268,6 +276,8 @@ def _parser():
     c.add_argument("bundle", metavar="BUNDLE_DIR")
     c.add_argument("--json", action="store_true", help="print JSON")
     c.set_defaults(run=cmd_inspect)
+
+    rollout.arguments(sub)
 
     c = sub.add_parser("serve", help="serve bundle directories over HTTPS, for development",
                        description=serve.DESCRIPTION)

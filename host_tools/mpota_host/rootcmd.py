@@ -16,8 +16,9 @@ from mpota.bundle.error import BundleError
 from . import files, keys, reasons, roots, signer, timefmt
 from .errors import CommandError
 
-DESCRIPTION = ("The trust root lists root keys (they sign roots) and update keys "
-               "(they sign manifests), each with a threshold.")
+DESCRIPTION = ("The trust root lists root keys (they sign roots), update keys "
+               "(they sign manifests, rollout plans and revocation lists) and, for staged "
+               "rollouts, control keys (they sign the control document), each with a threshold.")
 
 
 def _when(text):
@@ -59,9 +60,10 @@ def _finish_root(args, doc, may_sign):
         doc = roots.add_signatures(doc, signers)
     files.write(args.output, doc)
     r = roots.parse(doc)
-    print("wrote {}: root version {}, {} of {} root keys, {} of {} update keys, {} signatures".format(
+    print("wrote {}: root version {}, {} of {} root keys, {} of {} update keys, {}{} signatures".format(
         args.output, r.version, r.root_threshold, len(r.root_keys), r.update_threshold,
-        len(r.update_keys), len(roots.signature_ids(doc))))
+        len(r.update_keys), "{} of {} control keys, ".format(r.control_threshold, len(r.control_keys))
+        if r.control_keys else "", len(roots.signature_ids(doc))))
     return doc, r
 
 
@@ -78,11 +80,29 @@ def _say_missing(needs):
         print("still needs {} (mpota root sign)".format(" and ".join(needs)))
 
 
+def _control_role(args, p):
+    """Apply --control-key / --control-threshold (and --no-control) to p."""
+    if getattr(args, "no_control", False):
+        if args.control_key or args.control_threshold is not None:
+            raise CommandError("--no-control and --control-key/--control-threshold contradict each other")
+        p.control_keys, p.control_threshold = [], 0
+        return
+    if args.control_key:
+        p.control_keys = _root_keys(args.control_key, args)
+        if args.control_threshold is None and not p.control_threshold:
+            raise CommandError("--control-key needs --control-threshold K")
+    if args.control_threshold is not None:
+        if not p.control_keys:
+            raise CommandError("--control-threshold needs --control-key PUB")
+        p.control_threshold = args.control_threshold
+
+
 def cmd_root_init(args):
     _check_output(args)
     params = roots.RootParams(1, _root_keys(args.root_key, args), args.root_threshold,
                               _root_keys(args.update_key, args), args.update_threshold,
-                              _when(args.expires))
+                              _when(args.expires), issued=int(time.time()))
+    _control_role(args, params)
     doc, r = _finish_root(args, roots.build(params), set(params.root_keys))
     _say_missing([_missing(doc, r.root_ids, r.root_threshold, "its root keys")])
 
@@ -107,6 +127,8 @@ def cmd_root_rotate(args):
         p.expires = _when(args.expires)
     if args.no_expiry:
         p.expires = None
+    _control_role(args, p)
+    p.issued = int(time.time())
     doc, r = _finish_root(args, roots.build(p), set(old.root_keys) | set(p.root_keys))
     _say_missing([_missing(doc, old.root_ids, old.root_threshold,
                                 "the root keys of version {}".format(old.version)),
@@ -141,13 +163,19 @@ def cmd_root_show(args):
     info = {"version": r.version,
             "root_keys": [k.hex() for k in r.root_ids], "root_threshold": r.root_threshold,
             "update_keys": [k.hex() for k in r.update_ids], "update_threshold": r.update_threshold,
-            "expires": r.expires, "signatures": sig_ids, "accepted": accepted, "refused": refused}
+            "control_keys": [k.hex() for k in r.control_ids], "control_threshold": r.control_threshold,
+            "expires": r.expires, "issued": r.issued or None,
+            "signatures": sig_ids, "accepted": accepted, "refused": refused}
     if args.json:
         print(json.dumps(info, indent=2))
     else:
-        print("root version {}, expires {}".format(r.version, timefmt.show(r.expires)))
+        print("root version {}, issued {}, expires {}".format(
+            r.version, timefmt.show(r.issued) if r.issued else "(not given)", timefmt.show(r.expires)))
         print("root keys ({} of {}): {}".format(r.root_threshold, len(r.root_keys), ", ".join(info["root_keys"])))
         print("update keys ({} of {}): {}".format(r.update_threshold, len(r.update_keys), ", ".join(info["update_keys"])))
+        print("control keys ({} of {}): {}".format(r.control_threshold, len(r.control_keys),
+                                                   ", ".join(info["control_keys"]))
+              if r.control_keys else "control keys: none (devices follow no staged rollout)")
         print("signatures: {}".format(", ".join(sig_ids) or "none"))
         print("accepted: {}".format(accepted or "no"))
     if refused:
@@ -163,6 +191,12 @@ def arguments(r):
         c.add_argument("--root-threshold", type=int, required=required, metavar="K", help="root signatures needed")
         c.add_argument("--update-key", action="append", required=required, metavar="PUB", help="update public key; repeat")
         c.add_argument("--update-threshold", type=int, required=required, metavar="K", help="manifest signatures needed")
+        c.add_argument("--control-key", action="append", metavar="PUB",
+                       help="control public key (signs rollout control documents, docs/ROLLOUT.md); "
+                            "repeat{}".format("" if required else "; replaces CURRENT_ROOT's"))
+        c.add_argument("--control-threshold", type=int, metavar="K",
+                       help="control signatures needed (required with --control-key{})".format(
+                           "" if required else ", unless CURRENT_ROOT has one"))
         c.add_argument("--expires", metavar="TIME",
                        help="expiry: ISO 8601 (UTC) or +365d (default: never{})".format(
                            "" if required else ", or CURRENT_ROOT's"))
@@ -184,6 +218,8 @@ def arguments(r):
     c.add_argument("current", metavar="CURRENT_ROOT")
     keys_and_thresholds(c, False)
     c.add_argument("--no-expiry", action="store_true", help="drop the expiry (the new root never expires)")
+    c.add_argument("--no-control", action="store_true",
+                   help="drop the control role: devices then follow no staged rollout")
     c.set_defaults(run=cmd_root_rotate)
 
     c = rsub.add_parser("sign", help="add signatures to a root document",

@@ -36,6 +36,7 @@ class Params:
     chunk_size: int = 4096
     compress: str = "none"
     window_bits: int = 12
+    issued: Optional[int] = None  # Unix seconds; mpota sign gives now (T_ISSUED)
 
 
 U32 = 2**32 - 1
@@ -133,6 +134,8 @@ def manifest_fields(params, image_size, image_sha, table_sha):
     f.append(D.field(F.T_TABLE_SHA256, table_sha))
     if params.compress == "deflate":
         f.append(D.uint(F.T_WINDOW_BITS, params.window_bits, 1))
+    if params.issued is not None:
+        f.append(D.uint(F.T_ISSUED, params.issued, 8))
     return f
 
 
