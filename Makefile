@@ -165,20 +165,29 @@ distclean:
 #   make firmware BOARD=ESP32_GENERIC|RPI_PICO|RPI_PICO_W|QEMU_M3|QEMU_M0|unix
 #                     builds where the board's SDK is present, else says in
 #                     one line what is missing (exit 3); ESP32 and RP2 take
-#                     MPY_DIR=<MicroPython checkout with submodules>
+#                     MPY_DIR=<MicroPython checkout with submodules>,
+#                     and CMAKE_ARGS=... MAKE_ARGS=... for their own build
+#                     (pico-sdk 2.x without picotool: -DPICO_NO_PICOTOOL=1)
 #   make mip [MIP_BASE=<address build/mip is served from>]
 #                     build/mip: the agent as a mip package, ed25519 per arch
 #   make stubs        build/stubs/<set>: the board stubs of the typing test
 
-# Set on the command line; a BOARD in the environment is ignored.
+# Set on the command line; a BOARD in the environment is ignored. So are
+# CMAKE_ARGS and MAKE_ARGS, the extra options for the board's own build
+# (scripts/firmware.sh says where each goes).
 BOARD :=
+CMAKE_ARGS :=
+MAKE_ARGS :=
 STUBS := $(BUILD)/stubs
 STUB_SETS := $(patsubst $(ROOT)/typing/requirements-%.txt,%,$(wildcard $(ROOT)/typing/requirements-*.txt))
 
 .PHONY: firmware mip stubs
 
+# MAKEFLAGS is cleared so that the board's make does not take our command
+# line (CMAKE_ARGS would replace its own).
 firmware:
-	@MPY_DIR=$(MPY_DIR) $(ROOT)/scripts/firmware.sh "$(BOARD)"
+	@MAKEFLAGS= MPY_DIR=$(MPY_DIR) CMAKE_ARGS='$(CMAKE_ARGS)' MAKE_ARGS='$(MAKE_ARGS)' \
+		$(ROOT)/scripts/firmware.sh "$(BOARD)"
 
 mip: setup natmod
 	@$(PYTHON) $(ROOT)/scripts/mip_package.py $(if $(MIP_BASE),--base $(MIP_BASE)) $(BUILD)/mip

@@ -4,10 +4,18 @@
 #
 #   scripts/firmware.sh BOARD        (make firmware BOARD=...)
 #
+# CMAKE_ARGS and MAKE_ARGS in the environment (make firmware CMAKE_ARGS=...
+# MAKE_ARGS=...) go to the board's own build, split at spaces: CMAKE_ARGS
+# after ours on the RP2 cmake line (e.g. -DPICO_NO_PICOTOOL=1) and to the
+# ESP32's idf.py (its -D options), MAKE_ARGS to the make that builds either.
+# The repository's own builds (QEMU_M3, QEMU_M0, unix) take neither.
+#
 #   ESP32_GENERIC        ESP-IDF (idf.py on PATH, IDF_PATH) -> build/firmware/ESP32_GENERIC
 #   RPI_PICO, RPI_PICO_W the Pico SDK (PICO_SDK_PATH, or lib/pico-sdk in the
-#                        MicroPython tree), cmake, arm-none-eabi-gcc
-#                        -> build/firmware/<board>/firmware.uf2
+#                        MicroPython tree), cmake, arm-none-eabi-gcc; pico-sdk
+#                        2.x also picotool (else its cmake downloads and
+#                        builds it), or CMAKE_ARGS=-DPICO_NO_PICOTOOL=1
+#                        -> build/firmware/<board>/firmware.uf2 (.elf, .bin)
 #   QEMU_M3, QEMU_M0, unix   the repository's own builds (make qemu, ...)
 #
 # ESP32 and RP2 builds also need a MicroPython 1.25 tree with the submodules
@@ -49,10 +57,20 @@ run() {
     fi
 }
 
+cmake_args=${CMAKE_ARGS:-}
+make_args=${MAKE_ARGS:-}
+own_build() {
+    if [ -n "$cmake_args$make_args" ]; then
+        echo "firmware: $board is the repository's own build (make $1): CMAKE_ARGS and MAKE_ARGS are for ESP32_GENERIC, RPI_PICO and RPI_PICO_W" >&2
+        exit 2
+    fi
+    exec make -C "$top" --no-print-directory "$1"
+}
+
 case $board in
-QEMU_M3) exec make -C "$top" --no-print-directory qemu ;;
-QEMU_M0) exec make -C "$top" --no-print-directory qemu-m0 ;;
-unix) exec make -C "$top" --no-print-directory unix ;;
+QEMU_M3) own_build qemu ;;
+QEMU_M0) own_build qemu-m0 ;;
+unix) own_build unix ;;
 
 ESP32_GENERIC)
     if [ -z "${IDF_PATH:-}" ] || ! command -v idf.py >/dev/null 2>&1; then
@@ -62,8 +80,11 @@ ESP32_GENERIC)
     need_lib lib/berkeley-db-1.xx/README "the berkeley-db submodule" esp32
     need_lib lib/micropython-lib/micropython/bundles/bundle-networking/manifest.py \
         "a full micropython-lib" esp32
-    run make -C "$mpy/ports/esp32" BOARD="$board" BOARD_DIR="$top/boards/$board" \
-        BUILD="$out" USER_C_MODULES="$cmod"
+    # The port's Makefile adds to IDFPY_FLAGS what it gets from the
+    # environment (its own CMAKE_ARGS it sets itself).
+    # shellcheck disable=SC2086
+    run env IDFPY_FLAGS="$cmake_args" make -C "$mpy/ports/esp32" BOARD="$board" \
+        BOARD_DIR="$top/boards/$board" BUILD="$out" USER_C_MODULES="$cmod" $make_args
     echo "firmware: $board -> ${out#"$top"/}/firmware.bin"
     ;;
 
@@ -90,11 +111,18 @@ RPI_PICO | RPI_PICO_W)
             "a full micropython-lib" rp2
     fi
     # The port's Makefile insists on lib/pico-sdk; cmake takes an SDK
-    # elsewhere, so call it as that Makefile would.
+    # elsewhere, so call it as that Makefile would. $7 and $8 are the extra
+    # options, split at spaces.
     run sh -c 'cd "$1/ports/rp2" && cmake -S . -B "$2" -DPICO_BUILD_DOCS=0 -DMICROPY_BOARD="$3" \
-            -DMICROPY_BOARD_DIR="$4" -DUSER_C_MODULES="$5" ${6:+"$6"} && make -j"$(nproc)" -C "$2"' \
-        sh "$mpy" "$out" "$board" "$top/boards/$board" "$cmod" "$sdk_arg"
-    echo "firmware: $board -> ${out#"$top"/}/firmware.uf2"
+            -DMICROPY_BOARD_DIR="$4" -DUSER_C_MODULES="$5" ${6:+"$6"} $7 && make -j"$(nproc)" -C "$2" $8' \
+        sh "$mpy" "$out" "$board" "$top/boards/$board" "$cmod" "$sdk_arg" "$cmake_args" "$make_args"
+    if [ -f "$out/firmware.uf2" ]; then
+        echo "firmware: $board -> ${out#"$top"/}/firmware.uf2"
+    else
+        # pico-sdk 2.x writes the .uf2 with picotool; -DPICO_NO_PICOTOOL=1
+        # leaves the .elf and the .bin (flash it with a debug probe).
+        echo "firmware: $board -> ${out#"$top"/}/firmware.elf and firmware.bin (no .uf2 without picotool)"
+    fi
     ;;
 
 *)
