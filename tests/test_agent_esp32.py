@@ -217,3 +217,121 @@ emit("state", [state(power_on())["trial"], esp32.otadata()["state"]])
     assert r["seen"] == [["ok", None], ["ok", None], ["raised", -0x6001]]
     assert r["confirmed"] is False
     assert r["state"] == [1, "pending"]
+
+
+def _corrupt(img, at, xor=0x01):
+    out = bytearray(img)
+    out[at] ^= xor
+    return bytes(out)
+
+
+def _bad_images():
+    """Images esp_image_verify refuses, each for one reason."""
+    good = espkit.app_image(7)
+    segs = espapp.segments_of(good)
+    desc = espapp.app_desc("7")
+    return {
+        "magic": _corrupt(good, 0),
+        "other chip": espkit.app_image(7, chip_id=espapp.CHIP_ESP32S3),
+        "needs a later revision": espkit.app_image(7, min_rev=301),
+        "for earlier revisions only": espkit.app_image(7, max_rev=299),
+        "17 segments": espapp.build([(espapp.DRAM + 4 * i, b"abcd") for i in range(17)]),
+        "mapped segment off its page offset": espapp.build(
+            [(espapp.DROM + 0x100, desc), (espapp.IRAM, b"\0" * 8)]),
+        "data byte changed": _corrupt(good, segs[2][1] + 5),
+        "checksum, no hash appended": _corrupt(espkit.app_image(7, hash_appended=False),
+                                               len(espkit.app_image(7, hash_appended=False)) - 1),
+        "hash changed": _corrupt(good, len(good) - 1),
+        "longer than the partition": espkit.app_image(7, size=espkit.PART)[:espkit.PART],
+        "segment length not a multiple of 4": _corrupt(good, segs[2][1] - 4, 0x01),
+    }
+
+
+def test_stand_in_set_boot_refuses_what_esp_image_verify_refuses(unix_target, tmp_path):
+    # The stand-in is held to the chip: each broken image raises
+    # ESP_ERR_OTA_VALIDATE_FAILED and leaves otadata as it was; the
+    # intact one is selected.
+    imgs = dict(_bad_images(), intact=espkit.app_image(7))
+    names = sorted(imgs, key=lambda n: (n == "intact", n))  # the intact one last
+    for i, n in enumerate(names):
+        (tmp_path / "img{}".format(i)).write_bytes(imgs[n])
+    r = espkit.run(unix_target, tmp_path / "dev", """
+seen = []
+for i in range({n}):
+    flash({d!r} + "/img" + str(i), "ota_1")
+    try:
+        esp32.Partition("ota_1").set_boot()
+        seen.append(["selected", esp32.otadata()["boot"]])
+    except OSError as e:
+        seen.append([e.args[0], esp32.otadata()["boot"]])
+emit("seen", seen)
+""", n=len(names), d=tmp_path)
+    got = dict(zip(names, r["seen"]))
+    assert got.pop("intact") == ["selected", "ota_1"]
+    assert got == {n: [-0x1503, "ota_0"] for n in got}
+
+
+def test_stand_in_bounds_every_access_by_its_partition_and_erases_whole_sectors(
+        unix_target, tmp_path):
+    r = espkit.run(unix_target, tmp_path / "dev", """
+p0, p1 = esp32.Partition("ota_0"), esp32.Partition("ota_1")
+p1.writeblocks(0, b"\\x5a" * 4096)
+last = p0.ioctl(4, 0) - 1
+def attempt(fn):
+    try:
+        fn()
+        return "ok"
+    except OSError as e:
+        return e.args[0]
+emit("seen", [
+    attempt(lambda: p0.writeblocks(0, b"\\0" * 100)),          # not whole sectors
+    attempt(lambda: p0.writeblocks(last, b"\\0" * 8192)),      # runs into ota_1
+    attempt(lambda: p0.writeblocks(last, b"\\0" * 8, 4092)),   # programmed across the end
+    attempt(lambda: p0.readblocks(last, bytearray(8), 4092)),
+    attempt(lambda: p0.readblocks(last + 2, bytearray(8))),
+    attempt(lambda: p0.ioctl(6, last + 1)),
+    attempt(lambda: p0.ioctl(6, last)),
+])
+buf = bytearray(4096)
+p1.readblocks(0, buf)
+emit("ota_1", buf == b"\\x5a" * 4096)
+emit("valid", attempt(esp32.Partition.mark_app_valid_cancel_rollback))
+emit("label", attempt(lambda: esp32.Partition("ota_7")))
+""")
+    assert r["seen"] == [-0x104, -0x104, -0x104, -0x104, -0x102, -0x104, "ok"]
+    assert r["ota_1"] is True
+    # Erased otadata: nothing to cancel (ESP_FAIL); no such label: ENOENT.
+    assert r["valid"] == 1 and r["label"] == 2
+
+
+def test_deep_sleep_wake_runs_the_last_partition_and_a_real_reset_then_starts_the_trial(
+        unix_target, tmp_path, b):
+    # CONFIG_BOOTLOADER_SKIP_VALIDATE_IN_DEEP_SLEEP: a wake starts the
+    # partition that ran before, whatever otadata says, and rolls nothing
+    # back. boot() selects the trial again and asks for a reset (the app
+    # must call machine.reset(), not sleep); a trial that deep-sleeps is
+    # not given up by the bootloader, but boot() counts its boots.
+    r = run(unix_target, tmp_path, b, """
+flash({v1!r} + ".img")
+esp32.reset()
+provision(power_on(), {root!r}, {v1!r})
+Install(power_on(), LocalSource({v2!r})).run()
+emit("wake", esp32.reset(deep_sleep=True))
+b = trial.boot(power_on())
+emit("boot", [b.slot, b.reset])
+emit("reset", esp32.reset())
+seen = []
+for _ in range(4):
+    b = trial.boot(power_on())
+    seen.append([esp32.otadata()["running"], b.slot, b.trial, b.reverted, b.reset])
+    if b.reset:
+        esp32.reset()
+    else:
+        esp32.reset(deep_sleep=True)
+emit("seen", seen)
+""")
+    assert r["wake"] == "ota_0" and r["boot"] == [0, True]
+    assert r["reset"] == "ota_1"
+    # Three counted trial boots across wakes, then boot() reverts.
+    assert r["seen"] == [["ota_1", 1, True, False, False], ["ota_1", 1, True, False, False],
+                         ["ota_1", 1, True, False, False], ["ota_1", 0, False, True, True]]
