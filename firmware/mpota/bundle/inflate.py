@@ -1,10 +1,21 @@
 # SPDX-License-Identifier: MIT
-"""Read a raw-deflate chunk (codec CODEC_DEFLATE) on either runtime.
+"""Read a raw-deflate chunk (codec CODEC_DEFLATE) on every runtime.
 
-MicroPython: the `deflate` module's DeflateIO in RAW mode with the
-manifest's window size. CPython (host tools, tests): zlib. Both decode
-errors become BundleError("bad-deflate"). Bytes after the end of the
-deflate stream are ignored on both.
+  MicroPython    the `deflate` module's DeflateIO in RAW mode with the
+                 manifest's window size: streamed, nothing allocated per
+                 read (the chunk loop runs with the heap locked in tests)
+  CircuitPython  `zlib.decompress(data, wbits)`, one call per chunk: a
+                 chunk is one independent stream of at most chunk_size
+                 stored bytes, so it is read whole into a new buffer and
+                 inflated at once into a new bytearray (docs/CIRCUITPYTHON.md
+                 gives what that allocates)
+  CPython        (host tools, tests) zlib.decompressobj
+
+Decode errors become BundleError("bad-deflate") on all three; bytes after
+the end of the deflate stream are ignored. Where none exists, available()
+is False: offer.manifest() then refuses a bundle with deflated chunks
+('unknown-codec') before anything is downloaded, and reader() raises the
+same if asked anyway.
 """
 
 import sys
@@ -12,6 +23,7 @@ import sys
 from .error import BundleError
 
 _IN = 512
+_kind = []  # the decompressor found, looked up once
 
 
 class _Zlib:
@@ -52,13 +64,76 @@ class _DeflateIO:
             raise BundleError("bad-deflate")
 
 
-def reader(stream, wbits):
-    """A readinto()-able source of the inflated bytes of `stream`."""
-    if sys.implementation.name == "cpython":
+class _Whole:
+    # CircuitPython: the stored chunk (size bytes, hash-checked) in one
+    # buffer, inflated by one zlib.decompress call; the output is then
+    # handed out by readinto().
+    def __init__(self, stream, wbits, size):
+        import zlib
+
+        data = bytearray(size)
+        view = memoryview(data)
+        n = 0
+        while n < size:
+            got = stream.readinto(view[n:])
+            if not got:
+                break
+            n += got
+        view = None
+        try:
+            # Positional: CircuitPython's decompress takes no keywords.
+            self._out = zlib.decompress(data if n == size else data[:n], -wbits)
+        except ValueError:
+            raise BundleError("bad-deflate")
+        self._at = 0
+
+    def readinto(self, buf):
+        out = self._out
+        n = min(len(buf), len(out) - self._at)
+        if n > 0:
+            buf[:n] = memoryview(out)[self._at:self._at + n]
+            self._at += n
+        return n
+
+
+def kind():
+    """'deflate', 'zlib' (one-shot, CircuitPython), 'cpython', or None
+    where this runtime cannot inflate."""
+    if not _kind:
+        if sys.implementation.name == "cpython":
+            found = "cpython"
+        else:
+            found = None
+            try:
+                import deflate  # noqa: F401
+
+                found = "deflate"
+            except ImportError:
+                try:
+                    import zlib
+
+                    if hasattr(zlib, "decompress"):
+                        found = "zlib"
+                except ImportError:
+                    pass
+        _kind.append(found)
+    return _kind[0]
+
+
+def available():
+    return kind() is not None
+
+
+def reader(stream, wbits, size=None):
+    """A readinto()-able source of the inflated bytes of `stream` (size:
+    its length in bytes, which the one-shot path needs)."""
+    k = kind()
+    if k == "cpython":
         return _Zlib(stream, wbits)
-    try:
+    if k == "deflate":
         return _DeflateIO(stream, wbits)
-    except ImportError:
-        # A firmware built without the deflate module cannot take
-        # compressed chunks; the signer can produce codec none instead.
-        raise BundleError("unknown-codec")
+    if k == "zlib" and size is not None:
+        return _Whole(stream, wbits, size)
+    # A firmware without any decompressor cannot take compressed chunks;
+    # the signer can produce codec none instead.
+    raise BundleError("unknown-codec")

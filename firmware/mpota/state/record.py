@@ -27,6 +27,21 @@ from ..flash import FlashError
 from micropython import const
 
 
+def _crc32_sw(data):
+    # CRC-32 (IEEE, as binascii.crc32) bit by bit: for boards whose
+    # binascii has no crc32 (MicroPython without deflate, CircuitPython
+    # without zlib). Slow, but a record is a few hundred bytes.
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0xEDB88320 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+_crc32 = getattr(binascii, "crc32", None) or _crc32_sw
+
+
 _MAGIC = const(0x4D505352)
 _LAYOUT = const(1)
 HEADER = const(12)
@@ -109,7 +124,7 @@ class Store:
         if n < HEADER + _CRC or n > len(b):
             return -1
         (crc,) = struct.unpack_from(">I", b, n - _CRC)
-        if binascii.crc32(memoryview(b)[:n - _CRC]) & 0xFFFFFFFF != crc:
+        if _crc32(memoryview(b)[:n - _CRC]) & 0xFFFFFFFF != crc:
             return -1
         return seq
 
@@ -137,7 +152,7 @@ class Store:
         b = self.buf
         seq = self.seq + 1
         struct.pack_into(">IBBHI", b, 0, _MAGIC, _LAYOUT, self.kind, n, seq)
-        crc = binascii.crc32(memoryview(b)[:n - _CRC]) & 0xFFFFFFFF
+        crc = _crc32(memoryview(b)[:n - _CRC]) & 0xFFFFFFFF
         struct.pack_into(">I", b, n - _CRC, crc)
         target = 1 if self.newest == 0 else 0
         self.areas[target].write(b, n)

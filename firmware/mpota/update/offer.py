@@ -51,6 +51,13 @@ def manifest(dev, src, st, persist):
             agent_version=AGENT_VERSION,
             min_security_counter=st.min_counter, last_sequence=st.last_sequence,
             **dev.facts())
+        if m.window_bits:
+            from ..bundle import inflate
+
+            if not inflate.available():
+                # Deflated chunks this board cannot read (CircuitPython
+                # without zlib): refused before anything is downloaded.
+                raise BundleError("unknown-codec")
         if persist:
             # Stored with the install's next state write.
             st.time_floor = clock.raised(st.time_floor, max(m.issued, root.issued))

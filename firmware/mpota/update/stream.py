@@ -15,7 +15,12 @@ from micropython import const
 _CACHE = const(64)
 
 
-class RegionStream(io.IOBase):
+# deflate.DeflateIO needs the stream protocol of io.IOBase; CircuitPython
+# (whose zlib path reads with readinto() only) often lacks IOBase.
+_Base = getattr(io, "IOBase", object)
+
+
+class RegionStream(_Base):
     def __init__(self, region, addr, n):
         self.region = region
         self.pos = addr

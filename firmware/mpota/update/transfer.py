@@ -114,7 +114,7 @@ class Transfer:
         self.room(False)
         rd = None
         try:
-            rd = inflate.reader(stream, m.window_bits)
+            rd = inflate.reader(stream, m.window_bits, e.stored_len)
             if not p.run(rd, prime=True):
                 raise BundleError("truncated-chunk")
             if p.extra(rd):

@@ -25,3 +25,6 @@
 #define MICROPY_PY_HASHLIB (0)
 #undef MICROPY_PY_CRYPTOLIB
 #define MICROPY_PY_CRYPTOLIB (0)
+// CircuitPython has io.IOBase only on boards with jpegio.
+#undef MICROPY_PY_IO_IOBASE
+#define MICROPY_PY_IO_IOBASE (0)
