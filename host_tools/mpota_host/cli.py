@@ -18,6 +18,7 @@ from . import apppack, files, keys, outdir, reasons, rootcmd, serve, timefmt, wr
 from . import signer as signing
 from .device import commands as device
 from .rollout import commands as rollout
+from .fleet import cli as fleet
 from . import inspect as inspect_mod
 from .errors import CommandError
 from .progress import Progress
@@ -288,6 +289,8 @@ def _parser():
                        description="Put the agent on a MicroPython board, provision it and update it "
                                    "over its USB serial port; read its state and audit log (docs/BRINGUP.md).")
     device.arguments(c)
+
+    fleet.arguments(sub)
     return p
 
 

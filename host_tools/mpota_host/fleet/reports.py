@@ -1,0 +1,149 @@
+# SPDX-License-Identifier: MIT
+"""Taking one device report (docs/FLEET.md, "Device reports"): check who
+sent it and that it is fresh, store it as received, and update the
+device's current state and its progress per image version. Plain
+functions of (engine, request parts); app.py only passes them through."""
+
+import hmac
+import json
+
+from sqlalchemy import func, select
+
+from . import db as D
+from . import models as M
+from . import protocol as P
+
+# What the progress table records for each event kind.
+_PROGRESS = {"install": "started", "installed": "downloaded", "trial": "trial",
+             "confirmed": "confirmed", "rolled-back": "rolled_back"}
+_DUMMY_SECRET = bytes(P.SECRET_SIZE)
+
+
+class Refused(Exception):
+    """The report is refused: HTTP status and a short reason."""
+
+    def __init__(self, status, reason):
+        Exception.__init__(self, reason)
+        self.status = status
+        self.reason = reason
+
+
+def _u32(v):
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= P.MAX_U32
+
+
+def _short_text(v, n):
+    return isinstance(v, str) and len(v) <= n and all(0x20 <= ord(c) <= 0x7E for c in v)
+
+
+def parse_headers(device_id, seq, tag_hex):
+    """(device id, seq, tag bytes) or Refused(400)."""
+    if device_id is None or not P.valid_id(device_id):
+        raise Refused(400, "device id")
+    if seq is None or not (1 <= len(seq) <= 10 and seq.isascii() and seq.isdigit()) \
+            or int(seq) > P.MAX_U32 or str(int(seq)) != seq:
+        raise Refused(400, "seq")
+    if tag_hex is None or len(tag_hex) != 64:
+        raise Refused(400, "tag")
+    try:
+        tag = bytes.fromhex(tag_hex)
+    except ValueError:
+        raise Refused(400, "tag")
+    return device_id, int(seq), tag
+
+
+def parse_body(body):
+    """The report as a dict, every field checked, or Refused(400)."""
+    try:
+        r = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise Refused(400, "json")
+    if not isinstance(r, dict) or r.get("v") != 1:
+        raise Refused(400, "version")
+    run = r.get("run")
+    if not isinstance(run, dict) or not _u32(run.get("version")) or not _u32(run.get("trial")) \
+            or not _short_text(run.get("sha"), 16) or not _short_text(run.get("reset"), 64):
+        raise Refused(400, "run")
+    if not _u32(r.get("dropped", 0)):
+        raise Refused(400, "dropped")
+    events = r.get("events", [])
+    if not isinstance(events, list) or len(events) > P.MAX_EVENTS:
+        raise Refused(400, "events")
+    for e in events:
+        if not isinstance(e, dict) or not _u32(e.get("n")) or e.get("k") not in P.KINDS \
+                or not _u32(e.get("version")) or not _short_text(e.get("reason", ""), 32) \
+                or not _u32(e.get("t", 0)):
+            raise Refused(400, "event")
+    return r
+
+
+def ingest(eng, device_id, seq, tag_hex, body, now=None):
+    """Take one report; return the ack (the highest event number stored)
+    or raise Refused with the HTTP status the protocol names."""
+    if len(body) > P.MAX_BODY:
+        raise Refused(413, "too large")
+    device_id, seq, tag = parse_headers(device_id, seq, tag_hex)
+    now = D.now() if now is None else now
+    d = M.devices.c
+    with eng.connect() as conn:
+        row = conn.execute(select(d.id, d.secret, d.last_seq)
+                           .where(d.device_id == device_id)).first()
+    secret = _DUMMY_SECRET if row is None else bytes(row.secret)
+    # Computed for an unknown device too, and compared in constant time, so
+    # neither the answer's timing nor its content tells a tag apart.
+    good = hmac.compare_digest(P.tag(secret, device_id, seq, body), tag)
+    if row is None or not good:
+        raise Refused(401, "unknown device or bad tag")
+    if seq <= row.last_seq:
+        raise Refused(409, "replayed seq")
+    report = parse_body(body)
+    return _store(eng, row.id, seq, body, report, now)
+
+
+def _store(eng, dev, seq, body, report, now):
+    d = M.devices.c
+    with eng.begin() as conn:
+        # The conditional update is the replay check that holds across
+        # processes: only one report with this seq can raise last_seq.
+        got = conn.execute(M.devices.update().where(d.id == dev).where(d.last_seq < seq)
+                           .values(last_seq=seq).returning(d.last_ack)).first()
+        if got is None:
+            raise Refused(409, "replayed seq")
+        ack = got.last_ack
+        conn.execute(M.reports.insert().values(device=dev, received=now, seq=seq,
+                                               body=body.decode("utf-8")))
+        last = None
+        for e in report.get("events", []):
+            if ack is not None and e["n"] <= ack:
+                continue  # sent again after a lost answer: stored already
+            _event(eng, conn, dev, e, now)
+            ack = e["n"] if ack is None else max(ack, e["n"])
+            last = e
+        run = report["run"]
+        values = dict(last_seen=now, version=run["version"], sha=run["sha"],
+                      trial=run["trial"] or None, reset=run["reset"],
+                      dropped=report.get("dropped", 0), last_ack=ack, reports=d.reports + 1)
+        if last is not None:
+            values.update(last_kind=last["k"], last_reason=last.get("reason", ""))
+        conn.execute(M.devices.update().where(d.id == dev).values(**values))
+    return 0 if ack is None else ack
+
+
+def _event(eng, conn, dev, e, now):
+    reason = e.get("reason", "")
+    conn.execute(M.events.insert().values(device=dev, n=e["n"], kind=e["k"], version=e["version"],
+                                          reason=reason, t=e.get("t", 0), received=now))
+    col = _PROGRESS.get(e["k"])
+    if col is None and e["k"] != "refused":
+        return
+    p = M.progress
+    if col is None:
+        values = {"refused": reason or "refused", "refused_at": now}
+    else:
+        values = {col: now}
+    stmt = D.upsert(eng, p).values(device=dev, version=e["version"], **values)
+    # The first time each step was seen is kept; a later refusal replaces
+    # an earlier reason.
+    keep = {k: (stmt.excluded[k] if k.startswith("refused") else
+                func.coalesce(p.c[k], stmt.excluded[k])) for k in values}
+    conn.execute(stmt.on_conflict_do_update(index_elements=["device", "version"], set_=keep))
