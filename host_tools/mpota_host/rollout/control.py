@@ -42,6 +42,7 @@ from .. import keys, reasons, signer as signing, timefmt
 from ..errors import CommandError
 from . import repo as Repo
 from .common import percent, state_name
+from .plan import open_share
 
 DAY = 86400
 POLL_DEFAULT = 3600
@@ -230,8 +231,7 @@ def describe(repo, ctl, doc, now=None):
         p = names.get(sha)
         share = None
         if p is not None:
-            from .plan import open_share
-            share = min(open_share(p, now), p.max_bp, cap)
+            share = min(open_share(p, now), p.max_bp, cap) if state == F.STATE_RUN else 0
         out.append({"plan": sha.hex(), "id": p.id if p else None, "state": state_name(state),
                     "cap_percent": percent(cap), "cap_basis_points": cap, "poll_seconds": poll,
                     "max_percent": percent(p.max_bp) if p else None,

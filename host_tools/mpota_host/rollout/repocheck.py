@@ -166,10 +166,12 @@ def check(repo, root, now=None, older_revoked=()):
         plans.append({"plan": name, "id": p.id, "bundle": ms, "version": m.version,
                       "device_class": p.device_class,
                       "state": state_name(e.state) if e else None,
-                      "open_percent": percent(min(share, p.max_bp, e.cap_bp)) if e else "0",
+                      "open_percent": percent(min(share, p.max_bp, e.cap_bp))
+                      if e and e.state == F.STATE_RUN else "0",
                       "max_percent": percent(p.max_bp)})
     for e in (ctl.entries if ctl else ()):
-        if bytes(e.plan_sha).hex() not in names:
+        # A device never reads the plan of a halted entry.
+        if e.state != F.STATE_HALT and bytes(e.plan_sha).hex() not in names:
             raise Refused("missing-plan", "plans/{} named by control".format(bytes(e.plan_sha).hex()))
     bundles_dir = os.path.join(repo, Repo.BUNDLES)
     others = sorted(n for n in os.listdir(bundles_dir) if not n.startswith(".")) \
