@@ -73,6 +73,8 @@ def cmd_sign(args):
     published = [writer.read_root(p) for p in args.root or ()]
     if not os.path.isdir(args.image):
         writer.check_image(args.image, args.target)
+        if args.target == "app":
+            apppack.check_file(args.image)
     elif args.target != "app":
         raise CommandError("{} is a directory: app images need --target app".format(args.image))
     progress = Progress("signing", True if args.progress else None)

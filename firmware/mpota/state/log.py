@@ -45,6 +45,8 @@ REASONS = (
     "revoked", "no-control-role", "control-replay", "control-expired",
     "revocation-replay", "missing-control", "missing-plan", "missing-canary",
     "missing-revocations",
+    # The app unpacker (apptar.py).
+    "bad-app",
 )
 
 

@@ -125,6 +125,10 @@ class Install:
             dev.bank.prepare(i, m.image_size)
         except AgentError as e:
             self._refuse(e)  # an app archive the board cannot unpack
+        except RuntimeError:
+            # A limit of the board met while unpacking (MicroPython's
+            # recursion depth): refused and logged, never an escape.
+            self._refuse(AgentError("bad-app"))
         try:
             # Before the trial is recorded: an image the bootloader
             # refuses (ESP32: not an app for this chip) leaves the
