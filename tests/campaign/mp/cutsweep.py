@@ -16,8 +16,9 @@
 # a page program of the NOR flash model, a write of a state or root file,
 # a write of an app image file or of an unpacked app file, the bootloader's
 # otadata. The NOR model tears its own operations (half the page, half the
-# sector); file writes tear as half the bytes; otadata does not tear
-# (ESP-IDF keeps it as two copies with a CRC).
+# sector); file writes tear as half the bytes; an otadata entry is written
+# as two operations (erase its sector, write it), so a cut between them is
+# its tear, and the operations themselves do not tear.
 #
 # Prints RESULT lines (agentkit.emit): "count", "cases", "failures",
 # "resume", "seconds".
@@ -451,10 +452,13 @@ def _trial_window(rig, n, marks):
     # reset before it is marked valid: a cut after the trial boot was
     # counted and before confirm() marked it valid cannot be told from a
     # crash of the app, so the trial is over (docs/CAMPAIGN.md). Marking
-    # it valid is two operations (ESP-IDF erases the entry's sector, then
-    # writes it): a cut between them leaves the old entry in charge.
-    return (rig.esp32 is not None and rig.spec.get("rollback", True)
-            and marks["trial"] <= n < marks["trial"] + 2)
+    # it valid rewrites the active otadata entry in place, two operations
+    # (erase its sector, write it): a cut between them leaves the old
+    # entry in charge, with or without rollback.
+    if rig.esp32 is None:
+        return False
+    first = marks["trial"] if rig.spec.get("rollback", True) else marks["trial"] + 1
+    return first <= n < marks["trial"] + 2
 
 
 def _milestones(case, st, marks):
