@@ -110,10 +110,13 @@ class Body:
         conn = self._conn
         self._conn = None
         if self._close_after:
+            # Polled, within one read_timeout like the head: a blocking
+            # read here would wait for a whole TLS record (up to 16 KB)
+            # however slowly the peer sends it, and no rate floor follows.
             try:
-                extra = conn.stream.readinto(self._small, 1)
-            except OSError:
-                extra = 0  # a reset, or TLS ending without close_notify
+                extra = conn.read_some(self._small, 1, conn.deadline(self._read_ms))
+            except SourceError:
+                extra = 0  # nothing in time, a reset, or TLS ending without close_notify
             conn.close()
             if extra:
                 raise SourceError("too-large")
