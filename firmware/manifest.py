@@ -30,7 +30,7 @@ PARTS = {
     "serial": ("bringup.py", "source/serial.py"),
     # Updates over HTTP(S), and status reports to the server.
     "network": ("source/http.py", "source/httpbody.py", "source/httpparse.py",
-                "source/netconn.py", "source/url.py", "report.py"),
+                "source/netconn.py", "source/url.py", "report.py", "fleetreport.py"),
     # Application bundles in two directories of the filesystem (bank "dir").
     "appdir": ("slots/appdir.py", "apptar.py"),
     # The ESP32's OTA partitions (bank "esp32").

@@ -28,14 +28,18 @@ app unpacked at the last reboot). Commands:
                   --slot-size N, --table-size N, --chunk-area N,
                   --sector N, --page N, --write N, --max-attempts N,
                   --backoff-ms N, --now T, --device-id ID (staged
-                  rollouts); --force to provision a device again (a
-                  factory reset: counters and log start over)
+                  rollouts), --fleet URL and --identity FILE (reports to
+                  mpota fleet; FILE: the secret mpota fleet enroll wrote,
+                  copied into DIR/identity); --force to provision a
+                  device again (a factory reset: counters and log start
+                  over)
   set KEY VALUE   change one configuration entry (source, ca, now, ...)
   check           what the source offers, verified; changes nothing
   install [--source S]   download and install it for a trial boot
   poll [--check]  one poll of a staged-rollout repository (the source):
                   install what its control document and plans allow this
                   device now (--check: decide, install nothing)
+  report          send the fleet service the events it has not acknowledged
   reboot          boot(): count a trial or revert, then run the slot's app
   confirm         confirm the running trial image
   status          slots, counters and download progress
@@ -46,7 +50,8 @@ when the command is missing or unknown)."""
 
 _PROVISION = ("root", "bundle", "device_class", "source", "ca", "allow_http", "product",
               "hw_rev", "bank", "slot_size", "table_size", "chunk_area", "sector", "page",
-              "write", "max_attempts", "backoff_ms", "now", "force", "device_id")
+              "write", "max_attempts", "backoff_ms", "now", "force", "device_id", "fleet",
+              "identity")
 _NUMBERS = ("slot_size", "table_size", "chunk_area", "max_attempts", "buffer", "inflate_bits",
             "retries", "backoff_ms", "now", "poll_min", "poll_max")
 _FLAGS = ("allow_http", "clock")
@@ -54,7 +59,7 @@ _FLAGS = ("allow_http", "clock")
 _SETTABLE = ("product", "device_class", "hw_rev", "target", "bank", "slot_size",
              "table_size", "chunk_area", "source", "ca", "allow_http", "max_attempts",
              "buffer", "inflate_bits", "retries", "backoff_ms", "clock", "now", "device_id",
-             "poll_min", "poll_max")
+             "poll_min", "poll_max", "fleet", "fleet_ca")
 
 
 class _Usage(Exception):
@@ -162,7 +167,7 @@ def provision(base, args):
            "dir": "slots", "max_attempts": _int(o, "max_attempts", 3),
            "source": _abs(o.get("source", o["bundle"])), "allow_http": "allow_http" in o,
            "backoff_ms": _int(o, "backoff_ms", 200)}
-    for key in ("hw_rev", "device_id"):
+    for key in ("hw_rev", "device_id", "fleet"):
         if key in o:
             cfg[key] = o[key]
     if "ca" in o:
@@ -182,6 +187,10 @@ def provision(base, args):
         pass
     _write_config(base, cfg)
     try:
+        if "identity" in o:
+            # The secret goes to its own file, never into mpota.json.
+            with open(base + "/identity", "wb") as f:
+                f.write(_read(o["identity"]))
         dev = _device(base)
         rep = run(dev, root, dev.source(_abs(o["bundle"])), _bar)
     except BaseException:
@@ -197,7 +206,7 @@ def _unprovision(base):
 
     from . import apptar
 
-    for name in (_CONFIG, "flash"):
+    for name in (_CONFIG, "flash", "identity"):
         try:
             os.remove(base + "/" + name)
         except OSError:
@@ -283,6 +292,25 @@ def poll(base, args):
         res.action, " plan " + res.plan if res.plan else "", res.next_poll))
     if res.report is not None:
         _report(dev, res.report.outcome)
+    _fleet(dev)
+
+
+def _fleet(dev, reset=""):
+    # Best effort, after the work is done: a report never holds it up.
+    from . import fleetreport
+
+    return fleetreport.send(dev, reset)
+
+
+def report(base, args):
+    _options(args, ())
+    dev = _device(base)
+    if not dev.cfg.get("fleet"):
+        raise _Fail("no fleet service configured: set fleet URL (and provision --identity)")
+    ack = _fleet(dev, "")
+    if ack is None:
+        raise _Fail("the fleet service did not take the report")
+    print("report: the fleet service holds events up to {}".format(ack))
 
 
 def reboot(base, args):
@@ -309,6 +337,7 @@ def reboot(base, args):
     if not trial.run_main(app):
         raise _Fail("the app of version {} has no main.py to run".format(res.version))
     _report(dev, "reverted" if res.reverted else ("trial-boot" if res.trial else "boot"))
+    _fleet(dev, "reverted" if res.reverted else "reboot")
 
 
 def confirm(base, args):
@@ -374,7 +403,7 @@ def _hint(base, reason):
 
 
 _COMMANDS = {"provision": provision, "set": set_config, "check": check, "install": install,
-             "poll": poll, "reboot": reboot, "confirm": confirm, "status": status, "log": show_log}
+             "poll": poll, "report": report, "reboot": reboot, "confirm": confirm, "status": status, "log": show_log}
 
 
 def main(argv):

@@ -21,7 +21,7 @@ failure. docs/TRANSPORT.md gives the why of each rule; in short:
   bundle of many chunks costs one TLS handshake, not one per chunk.
 """
 
-from . import SourceError, netconn
+from . import SourceError
 from .httpbody import Body, discard, read_head
 from .httpparse import Head, parse_head
 from .url import check_name, parse_url, valid_path
@@ -63,6 +63,7 @@ class HttpSource:
             raise ValueError("base_url")
         self._scheme, self._host, self._port, path = url
         self._path = path if path.endswith("/") else path + "/"
+        self._net = _stack()
         if self._scheme == "http":
             if not allow_http:
                 raise SourceError("tls")
@@ -73,7 +74,9 @@ class HttpSource:
             if isinstance(ca, str):
                 ca = ca.encode()
             try:
-                self._ctx = netconn.tls_context(bytes(ca))
+                self._ctx = self._net.tls_context(bytes(ca))
+            except ImportError:
+                raise SourceError("tls")  # a board without TLS
             except (OSError, ValueError):
                 raise ValueError("ca")
         self._connect_ms = int(connect_timeout * 1000)
@@ -87,6 +90,7 @@ class HttpSource:
         self._small = bytearray(4)
         self._h = Head()
         self._idle = None
+        self._post_headers = ""
 
     def open(self, name, offset=0):
         """A reader of the file `name` from byte `offset` on."""
@@ -101,16 +105,40 @@ class HttpSource:
             host, port, path = self._follow(conn, host, port, path)
         raise SourceError("http-status")  # too many redirects
 
-    def post(self, target, data):
+    def post(self, target, data, headers="", reply=None):
         """POST the JSON `data` (bytes) to the absolute path `target` on the
         server, e.g. '/.mpota/status' of `mpota serve`; return the status
-        code. Best effort, for reports: no redirects, no retries."""
-        if not valid_path(target):
+        code. Best effort, for reports: no redirects, no retries.
+        headers: more header lines, each ending in CRLF (the caller's own
+        text, never from the network). reply: a buffer for a short answer
+        body: then (status, bytes of it read) is returned; a longer body is
+        not read (0)."""
+        if not valid_path(target) or "\n" in headers.replace("\r\n", ""):
             raise ValueError("target")
-        conn = self._exchange(self._host, self._port, target, 0, True, data)
+        self._post_headers = headers
+        try:
+            conn = self._exchange(self._host, self._port, target, 0, True, data)
+        finally:
+            self._post_headers = ""
         status = self._h.status
-        self._drain(conn)
-        return status
+        if reply is None:
+            self._drain(conn)
+            return status
+        n = self._h.length
+        if not 0 < n <= len(reply):
+            self._drain(conn)
+            return status, 0
+        body = self._body(conn, n)
+        view = memoryview(reply)
+        got = 0
+        while got < n:
+            k = body.readinto(view[got:n])
+            if not k:
+                break
+            got += k
+        if got == n:
+            body.readinto(self._small)  # 0: the end; the connection is kept
+        return status, got
 
     def close(self):
         """Close the idle connection, if any."""
@@ -241,7 +269,7 @@ class HttpSource:
             conn = None
         reused = conn is not None
         if conn is None:
-            conn = netconn.connect(host, port, self._ctx, self._connect_ms, self._read_ms)
+            conn = self._net.connect(host, port, self._ctx, self._connect_ms, self._read_ms)
             conn.key = (host, port)
         try:
             conn.send(self._request(host, port, path, offset, data))
@@ -266,13 +294,33 @@ class HttpSource:
         if port != (443 if self._scheme == "https" else 80):
             host = "{}:{}".format(host, port)
         if data is not None:
-            extra = "Content-Type: application/json\r\nContent-Length: {}\r\n".format(len(data))
+            extra = "Content-Type: application/json\r\nContent-Length: {}\r\n{}".format(
+                len(data), self._post_headers)
         else:
             extra = "Range: bytes={}-\r\n".format(offset) if offset else ""
         if not self._keep_alive:
             extra += "Connection: close\r\n"
         return "{} {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: mpota\r\nAccept-Encoding: identity\r\n{}\r\n".format(
             "GET" if data is None else "POST", path, host, extra).encode()
+
+
+def _stack():
+    """The connection module of this runtime: netconn over `socket`
+    (MicroPython, CPython) or poolconn over `socketpool` (CircuitPython).
+    A board with neither cannot reach a server: SourceError('connect')."""
+    try:
+        import socket  # noqa: F401
+    except ImportError:
+        try:
+            import socketpool  # noqa: F401
+        except ImportError:
+            raise SourceError("connect")
+        from . import poolconn
+
+        return poolconn
+    from . import netconn
+
+    return netconn
 
 
 def _failed(conn, reason):
