@@ -20,9 +20,6 @@ stream or when a non-blocking socket has no more for now (None if none),
 and raises OSError on a timeout or a broken connection.
 """
 
-import select
-import socket
-
 from . import SourceError
 
 from micropython import const
@@ -30,11 +27,13 @@ from micropython import const
 
 try:
     from time import ticks_add, ticks_diff, ticks_ms
-except ImportError:  # CPython
+except ImportError:  # CPython, CircuitPython
     import time as _time
 
     def ticks_ms():
-        return int(_time.monotonic() * 1000)
+        # monotonic_ns: CircuitPython's float monotonic() loses its
+        # milliseconds after some hours up.
+        return _time.monotonic_ns() // 1000000
 
     def ticks_add(t, delta):
         return t + delta
@@ -99,6 +98,8 @@ def connect(host, port, ctx, connect_ms, read_ms):
     the TCP connect and, as one deadline, the TLS handshake (on MicroPython
     it runs within the first send()); read_ms every later step.
     Raises SourceError('connect' | 'timeout' | 'tls')."""
+    import socket
+
     try:
         infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
     except OSError:
@@ -164,6 +165,9 @@ class Conn:
             self.timer = stream
         # MicroPython polls the TLS stream (it knows what it has buffered
         # and which way its handshake waits); CPython the socket.
+        import select
+
+        self._select = select
         self._poll = select.poll()
         self._pollee = stream
         self._poll.register(stream, select.POLLIN)
@@ -195,7 +199,7 @@ class Conn:
             if got:
                 done += got
             else:
-                self._wait(select.POLLOUT, deadline)
+                self._wait(self._select.POLLOUT, deadline)
         self.handshake_ms = 0
 
     def read_some(self, buf, n, deadline):
@@ -209,7 +213,7 @@ class Conn:
                 raise SourceError(lost(e))
             if got is not None:
                 return got
-            self._wait(select.POLLIN, deadline)
+            self._wait(self._select.POLLIN, deadline)
 
     def _wait(self, event, deadline):
         left = ticks_diff(deadline, ticks_ms())

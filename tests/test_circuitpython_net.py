@@ -1,0 +1,124 @@
+# SPDX-License-Identifier: MIT
+"""The agent's HTTPS source on a board shaped like CircuitPython
+(build/unix-cpy): no `socket`, no `tls`; the network through the `wifi`,
+`socketpool` and `ssl.SSLContext` stand-ins, over real TLS from a real
+`mpota serve` with its CA pinned. The same HttpSource, parser and body
+reader as on MicroPython, over source/poolconn.py."""
+
+import pytest
+
+import targets
+from agent import kit
+from mpota_host import apppack
+from net.serveproc import Serve
+
+
+@pytest.fixture(scope="module")
+def cpy():
+    t = targets.unix_cpy()
+    try:
+        t.check()
+    except targets.TargetMissing as e:
+        pytest.fail(str(e))
+    return t
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cpy-https")
+    kit.root(d)
+    kit.app_bundle(d, "v1", 1)
+    kit.app_bundle(d, "v2", 2, compress="deflate")
+    # Chunks that do not deflate (noise in the app): over 300 bytes each.
+    src = kit.app(d, "v3-src", 3, extra=kit.image(6000, seed=3))
+    kit.bundle(d, "v3", apppack.pack(str(src)), version=3, target="app",
+               security_counter=3, sequence=3, compress="deflate")
+    return d
+
+
+@pytest.fixture(autouse=True)
+def wifi(monkeypatch):
+    # settings.toml on the board; the stand-in radio joins this network.
+    monkeypatch.setenv("CIRCUITPY_WIFI_SSID", "mpota-test")
+    monkeypatch.setenv("CIRCUITPY_WIFI_PASSWORD", "mpota-pass")
+
+
+_INSTALL = """
+from mpota import trial
+from mpota.source.local import LocalSource
+from mpota.update.install import Install
+dev = device({base!r}, bank="dir", target="app", slot_size=131072,
+             source={url!r}, ca={ca!r}{more})
+provision(dev, {root!r}, {v1!r})
+src = dev.source()
+emit("net", src._net.__name__)
+emit("install", outcome(lambda: report(Install(dev, src).run())))
+emit("state", state(dev))
+"""
+
+
+def _install(cpy, tmp_path, tree, url, ca, extra="", more=""):
+    code = _INSTALL.format(base=str(tmp_path / "dev"), url=url, ca=str(ca), more=more,
+                           root=str(tree / "root"), v1=str(tree / "v1")) + extra
+    return kit.run(cpy, code, extra_path=list(targets.CPY_PATH), timeout=300)
+
+
+def test_update_over_tls_with_pinned_ca_installs_and_confirms_on_circuitpython(
+        cpy, tmp_path, tree):
+    with Serve(tree, quiet=False) as server:
+        r = _install(cpy, tmp_path, tree, server.url + "v2/", server.ca_pem, """
+b = trial.boot(dev)
+import main
+emit("after", state(dev))
+""")
+        gets = [line for line in server.err if '"GET /v2/' in line]
+    assert r["net"] == "mpota.source.poolconn"
+    assert r["install"]["outcome"] == "installed" and r["install"]["fetched"] >= 1
+    assert r["after"]["active_version"] == 2 and r["after"]["trial"] == 255
+    assert any("/v2/manifest" in g for g in gets)
+
+
+def test_connection_dropped_mid_chunk_resumes_with_range_on_circuitpython(
+        cpy, tmp_path, tree):
+    # The largest chunk is cut after 300 bytes, twice: each time the
+    # transfer resumes with a Range where it stopped (206), never from 0.
+    big = max((tree / "v3" / "chunks").iterdir(), key=lambda p: p.stat().st_size)
+    assert big.stat().st_size > 600
+    with Serve(tree, "--fault", "drop:300", "--fault-on", big.name,
+               "--fault-times", "2", quiet=False) as server:
+        # A 256-byte buffer: what was read before a cut is kept in whole
+        # pieces of it, as on MicroPython.
+        r = _install(cpy, tmp_path, tree, server.url + "v3/", server.ca_der,
+                     more=", buffer=256")
+        gets = [line for line in server.err if big.name in line]
+    assert r["install"]["outcome"] == "installed"
+    assert [g.split('" ')[1][:3] for g in gets] == ["200", "206", "206"]
+
+
+def test_server_certificate_from_another_ca_is_refused_as_tls(cpy, tmp_path, tree):
+    with Serve(tree) as server, Serve(tree, "--state", str(tmp_path / "impostor")) as impostor:
+        r = _install(cpy, tmp_path, tree, impostor.url + "v2/", server.ca_pem)
+    assert r["install"] == {"refused": "tls"}
+    assert r["state"]["active_version"] == 1 and r["state"]["p_units"] == 0
+
+
+def test_certificate_for_another_host_name_is_refused_as_tls(cpy, tmp_path, tree):
+    # The pinned CA signed it, but for elsewhere.example, not 127.0.0.1.
+    with Serve(tree, "--state", str(tmp_path / "other"), "--name", "elsewhere.example") as server:
+        url = "https://127.0.0.1:{}/v2/".format(server.port)
+        r = _install(cpy, tmp_path, tree, url, server.ca_pem)
+    assert r["install"] == {"refused": "tls"}
+
+
+def test_https_source_on_a_board_without_any_network_stack_is_a_reason_code(cpy, tmp_path, tree):
+    # Neither socket nor socketpool (the stand-ins left off the path): a
+    # SourceError with a reason, not an ImportError.
+    code = """
+from mpota import device as D
+from mpota.source import SourceError
+dev = D.Device(config({base!r}, bank="dir", target="app", slot_size=131072,
+                      source="https://127.0.0.1:1/v2/", ca={ca!r}), {base!r})
+emit("source", outcome(lambda: dev.source() and "made"))
+""".format(base=str(tmp_path / "dev"), ca=str(tree / "root"))
+    r = kit.run(cpy, code, extra_path=list(targets.CPY_PATH[1:]), timeout=120)
+    assert r["source"] == {"refused": "connect"}
