@@ -241,3 +241,41 @@ def test_app_directory_and_tar_the_device_accepts_are_signed(tmp_path):
     p = _sign(tmp_path, image, "--force")
     assert p.returncode == 0, p.stderr
     assert os.path.isfile(tmp_path / "out" / "manifest")
+
+
+_ON_BOARD = """
+import os
+from mpota import apptar
+from mpota.errors import AgentError
+from mpota.flash.region import FileRegion
+def attempt(fn):
+    try:
+        fn()
+        return "done"
+    except AgentError as e:
+        return e.reason
+def unpack(name, dest):
+    size = os.stat(name)[6]
+    apptar.extract(FileRegion(name, size), size, dest)
+print("RESULT at-limit", attempt(lambda: unpack("limit.tar", "out/app")))
+print("RESULT too-deep", attempt(lambda: unpack("deep.tar", "out/deep")))
+print("RESULT remove", attempt(lambda: apptar.remove("old/t")))
+"""
+
+
+def test_deep_trees_are_made_and_removed_within_a_cortex_m3_stack(qemu_m3, tmp_path):
+    # The emulated Cortex-M3 (10 KB C stack) ran out of stack 48 levels
+    # deep in the recursive unpacker; its filesystem here is the host's,
+    # through mpremote's mount.
+    work = tmp_path / "w"
+    (work / "out").mkdir(parents=True)
+    (work / "limit.tar").write_bytes(_tar([(_deep(apptar.MAX_DEPTH), R, b"x = 1\n", "")]))
+    (work / "deep.tar").write_bytes(_tar([(_deep(48), R, b"x = 1\n", "")]))
+    deepest = (work / "old" / "t").joinpath(*["a"] * 60)
+    deepest.mkdir(parents=True)
+    (deepest / "f.py").write_bytes(b"x")
+    out = qemu_m3.run(_ON_BOARD, path=[f.FIRMWARE, work], timeout=300)
+    results = dict(line.split()[1:3] for line in out.splitlines() if line.startswith("RESULT "))
+    assert results == {"at-limit": "done", "too-deep": "bad-app", "remove": "done"}, out
+    assert (work / "out" / "app" / _deep(apptar.MAX_DEPTH)).read_bytes() == b"x = 1\n"
+    assert not (work / "old" / "t").exists()
