@@ -46,8 +46,11 @@ def test_sign_writes_the_issue_time_in_the_manifest(tmp_path):
 
 def test_published_rollout_verifies_lists_and_shows(tmp_path):
     w = released(tmp_path)
-    out = ok(w.verify()).stdout
-    assert out.startswith("OK ") and "1 plan" in out and "1 canary shard" in out
+    # The installed command, as a user runs it (the other calls run its
+    # main() in this process).
+    out = ok(f.cli("verify", w.repo, "--trust", w.root)).stdout
+    assert out.startswith("OK ") and out.count("\n") == 1
+    assert "1 plan" in out and "1 canary shard" in out
     report = w.verify_json()
     assert report["valid"] and report["plans"][0]["state"] == "run"
     assert report["plans"][0]["open_percent"] == "1"

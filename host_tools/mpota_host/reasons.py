@@ -35,6 +35,19 @@ _WORDS = {
     "missing-table": "the chunk table file is missing from table/",
     "missing-chunk": "a chunk file is missing from chunks/",
     "missing-root": "a root rotation the bundle needs is missing from roots/",
+    # Staged rollouts (docs/ROLLOUT.md).
+    "no-control-role": "the trust root names no control keys: devices follow no rollout",
+    "control-replay": "the control document is older than one already accepted",
+    "control-expired": "the control document has expired: sign a new one (mpota control renew)",
+    "revocation-replay": "the revocation list is older than one already accepted",
+    "missing-revocations": "the revocation list is missing, and a device has accepted one before",
+    "revoked": "the image is on the revocation list",
+    "halted": "the plan was halted, which is final: release with a new plan",
+    # Found only by `mpota verify REPO` and `mpota publish`.
+    "missing-control": "the repository has plans but no control document: nothing rolls out",
+    "missing-plan": "the control document names a plan that plans/ does not hold",
+    "missing-canary": "a plan's canary shard is missing from canary/",
+    "revocation-shrunk": "the revocation list lost an entry of an older one: it is append-only",
 }
 
 

@@ -3,11 +3,15 @@
 tests/test_rollout_cli_*.py tests: keys, a root with a control role, a
 signed bundle, a plan with a canary list, a published repository."""
 
+import contextlib
 import hashlib
+import io
 import json
+import subprocess
 from pathlib import Path
 
 from bundles import factory as f
+from mpota_host import cli
 
 KEYS = ("root", "u1", "u2", "ctl", "ctl2")
 
@@ -24,6 +28,19 @@ def one_line_error(proc):
     assert proc.stderr.startswith("mpota: ") and proc.stderr.count("\n") == 1, proc.stderr
     assert proc.stdout == ""
     return proc.stderr[len("mpota: "):].strip()
+
+
+def run(*args):
+    """`mpota ARGS` in this process (the same main() as the command, without
+    a Python start-up per call); a CompletedProcess as f.cli returns."""
+    out, err = io.StringIO(), io.StringIO()
+    argv = [str(a) for a in args]
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli.main(argv)
+        except SystemExit as e:  # argparse: usage errors and --help
+            code = e.code
+    return subprocess.CompletedProcess(["mpota"] + argv, code, out.getvalue(), err.getvalue())
 
 
 def sha(path):
@@ -52,7 +69,7 @@ class World:
         return self.d / (name + ".pub")
 
     def mpota(self, *args):
-        return f.cli(*args)
+        return run(*args)
 
     def bundle(self, name="bundle", version=2, size=20000, seed=1, device_class="esp32", *extra):
         img = self.d / (name + ".bin")

@@ -24,22 +24,8 @@ from . import repo as Repo
 from .common import percent, sha256, state_name
 from .revoke import shrunk
 
-# Reasons only the repository check gives (the device's are in reasons.py).
-_WORDS = {
-    "missing-control": "the repository has plans but no control document: nothing rolls out",
-    "missing-plan": "the control document names a plan that plans/ does not hold",
-    "missing-canary": "a plan's canary shard is missing from canary/",
-    "revocation-replay": "the revocation list is older than one seen before",
-    "revocation-shrunk": "the revocation list lost an entry of an older one (it is append-only)",
-    "no-control-role": "the trust root has no control keys: devices follow no rollout",
-    "control-replay": "the control document's version is below one seen before",
-    "control-expired": "the control document has expired: sign a new one (mpota control renew)",
-    "revoked": "a plan that runs releases a revoked image",
-}
-
-
 def meaning(reason):
-    return reasons.meaning(reason) or _WORDS.get(reason, "")
+    return reasons.meaning(reason)
 
 
 class Refused(CommandError):
