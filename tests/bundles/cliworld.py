@@ -53,6 +53,7 @@ class World:
 
     def __init__(self, d, tag="w"):
         self.d = Path(d)
+        self.d.mkdir(parents=True, exist_ok=True)
         for name in KEYS:
             f.Key("cli-rollout-{}-{}".format(tag, name)).write(self.d, name)
         self.root = self.d / "root1"
