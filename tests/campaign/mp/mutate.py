@@ -10,29 +10,32 @@
 # frame()+manifest(), frame()+root(), verify_manifest(), load_root(),
 # rotate(). Only BundleError may come out; a mutant that differs from its
 # original must never be accepted by the trust decisions; no round may
-# take longer than spec["round_ms"]; the heap in use after a collection
-# must not grow (no leak). Emits "rounds", "failures" (each with the
-# round number: the seed and the number reproduce it), "verdicts"
-# (counts per reason), "slowest_ms", "heap".
+# allocate more than spec["round_bytes"] (micropython.mem_total(), the
+# bytes allocated so far: work counted, not timed) or check more than
+# spec["round_sigs"] signatures; the heap in use after a collection must
+# not grow (no leak). Emits "rounds", "failures" (each with the round
+# number: the seed and the number reproduce it), "verdicts" (counts per
+# reason), "most_bytes", "most_sigs", "heap".
 
 import gc
 import random
 
+import micropython
 from agentkit import emit
+from mpota import crypto
 from mpota.bundle import format as F
 from mpota.bundle import trust
 from mpota.bundle.error import BundleError
 
-try:
-    from time import ticks_diff, ticks_ms
-except ImportError:
-    import time
+_SIGS = [0]
 
-    def ticks_ms():
-        return int(time.monotonic() * 1000)
 
-    def ticks_diff(a, b):
-        return a - b
+def _counting(real):
+    def verify(*args):
+        _SIGS[0] += 1
+        return real(*args)
+
+    return verify
 
 
 def _read(path):
@@ -87,14 +90,19 @@ def _mutant(doc, buf):
     return n
 
 
-def _sabotage():
-    # For the control test: a parser that crashes on some lengths, to show
-    # that the loop notices.
+def _sabotage(how):
+    # For the control tests: a parser that crashes on some lengths, or one
+    # that allocates a lot on them (work the bound must see), to show that
+    # the loop notices.
     frame = F.frame
 
     def broken(doc, kind):
         if len(doc) % 7 == 3:
-            raise IndexError("sabotage")
+            if how == "work":
+                for _ in range(200):
+                    bytes(1024)
+            else:
+                raise IndexError("sabotage")
         return frame(doc, kind)
 
     F.frame = broken
@@ -103,7 +111,7 @@ def _sabotage():
 def mutate(spec):
     random.seed(spec["seed"])
     if spec.get("sabotage"):
-        _sabotage()
+        _sabotage(spec["sabotage"])
     manifest = _read(spec["manifest"])
     root1 = trust.load_root(_read(spec["root"]))
     root2_doc = _read(spec["root2"])
@@ -112,7 +120,8 @@ def mutate(spec):
     verdicts = {}
     failures = []
     failed = 0
-    slowest = 0
+    most_bytes = most_sigs = 0
+    crypto.verify = _counting(crypto.verify)
     gc.collect()
     base = gc.mem_alloc()
     peak = 0
@@ -122,7 +131,8 @@ def mutate(spec):
         n = _mutant(doc, buf)
         view = memoryview(buf)[:n]
         changed = n != len(doc) or bytes(view) != doc
-        t = ticks_ms()
+        _SIGS[0] = 0
+        before = micropython.mem_total()
         for step in range(3):
             try:
                 if step == 0:
@@ -161,13 +171,15 @@ def mutate(spec):
                 if len(failures) < 20:
                     failures.append([type(e).__name__, str(e), which, r])
             verdicts[got] = verdicts.get(got, 0) + 1
-        ms = ticks_diff(ticks_ms(), t)
-        if ms > slowest:
-            slowest = ms
-        if ms > spec["round_ms"]:
+        # The round's own work; the bookkeeping above allocates too
+        # (verdict keys, failures), a few dozen bytes.
+        spent = micropython.mem_total() - before
+        most_bytes = max(most_bytes, spent)
+        most_sigs = max(most_sigs, _SIGS[0])
+        if spent > spec["round_bytes"] or _SIGS[0] > spec["round_sigs"]:
             failed += 1
             if len(failures) < 20:
-                failures.append(["slow", ms, which])
+                failures.append(["too much work", spent, _SIGS[0], which, r])
         if r % 1000 == 999:
             gc.collect()
             used = gc.mem_alloc() - base
@@ -182,5 +194,6 @@ def mutate(spec):
     emit("failed", failed)
     emit("failures", failures)
     emit("verdicts", verdicts)
-    emit("slowest_ms", slowest)
+    emit("most_bytes", most_bytes)
+    emit("most_sigs", most_sigs)
     emit("heap", {"after_collect_peak": peak, "end": leak})
