@@ -75,11 +75,12 @@ class Postgres:
         atexit.register(self.stop)
         return self.url
 
-    def new_database(self):
+    def new_database(self, template=None):
         import psycopg
         name = "fleet_test_{}_{}".format(os.getpid(), next(_names))
         with psycopg.connect(self.start() + "postgres", autocommit=True) as conn:
-            conn.execute("CREATE DATABASE {}".format(name))
+            conn.execute("CREATE DATABASE {}{}".format(
+                name, " TEMPLATE {}".format(template) if template else ""))
         return self.url + name
 
     def stop(self):
@@ -93,14 +94,58 @@ class Postgres:
 PG = Postgres()
 
 
+_templates = {}
+
+
+def _template(kind):
+    """A database migrated once per session, copied for each test (a
+    migration run per test would cost more than the test)."""
+    if kind not in _templates:
+        if kind == "sqlite":
+            state = tempfile.mkdtemp(prefix="mpota-fleet-template-")
+            atexit.register(shutil.rmtree, state, True)
+            eng = D.engine_for(D.url_for(None, state))
+            D.migrate(eng)
+            with eng.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            eng.dispose()
+            _templates[kind] = os.path.join(state, "fleet.db")
+        else:
+            url = PG.new_database()
+            eng = D.engine_for(D.url_for(url, None))
+            D.migrate(eng)
+            eng.dispose()
+            _templates[kind] = url.rsplit("/", 1)[1]
+    return _templates[kind]
+
+
 def database(kind, tmp):
     """A migrated engine, on a fresh database of the given kind."""
+    template = _template(kind)
     if kind == "sqlite":
-        eng = D.engine_for(D.url_for(None, str(Path(tmp) / "fleet-state")))
+        state = Path(tmp) / "fleet-state"
+        state.mkdir(exist_ok=True)
+        shutil.copyfile(template, state / "fleet.db")
+        eng = D.engine_for(D.url_for(None, str(state)))
     else:
-        eng = D.engine_for(D.url_for(PG.new_database(), None))
+        # One migrated database, emptied for each test: quicker than a new
+        # database per test on a busy machine.
+        eng = D.engine_for(D.url_for(PG.url + template, None))
+        from mpota_host.fleet import models as M
+        names = ", ".join(t.name for t in M.metadata.sorted_tables if t.name != "settings")
+        with eng.begin() as conn:
+            conn.exec_driver_sql("TRUNCATE {} RESTART IDENTITY CASCADE".format(names))
+            conn.exec_driver_sql("DELETE FROM settings WHERE key <> 'session_key'")
     D.migrate(eng)
     return eng
+
+
+def cheap_passwords():
+    """Argon2 at its smallest cost, for tests that log in many times (the
+    service's own default stays argon2-cffi's)."""
+    from argon2 import PasswordHasher
+    from mpota_host.fleet import users
+    users._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 def devices(eng, tmp, n, prefix="dev-", device_class="esp32", hw_rev=""):

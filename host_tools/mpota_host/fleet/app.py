@@ -145,7 +145,7 @@ async def device_report(request):
 # Login ---------------------------------------------------------------------
 
 def _safe_next(target):
-    return target if target and re.fullmatch(r"/[A-Za-z0-9/_.%-]*", target) else "/"
+    return target if target and re.fullmatch(r"/(?!/)[A-Za-z0-9/_.%-]*", target) else "/"
 
 
 async def login(request):
