@@ -80,6 +80,7 @@ ESP32_GENERIC)
     need_lib lib/berkeley-db-1.xx/README "the berkeley-db submodule" esp32
     need_lib lib/micropython-lib/micropython/bundles/bundle-networking/manifest.py \
         "a full micropython-lib" esp32
+    python3 "$top/boards/$board/fits.py" --mpy-dir "$mpy" $make_args || exit 1 # the app must fit its OTA slot
     # The port's Makefile adds to IDFPY_FLAGS what it gets from the
     # environment (its own CMAKE_ARGS it sets itself).
     # shellcheck disable=SC2086
