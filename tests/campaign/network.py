@@ -7,8 +7,9 @@ certificates), then runs tests/campaign/mp/netcase.py under the
 MicroPython unix build with a bounded heap: provision v1, install what
 the server offers over HTTPS with the CA pinned. A case passes if the
 update completes (after the agent's own retries) or, where the data
-cannot be had, the installed image is untouched; every run within a time
-bound, and no MemoryError within HEAP bytes.
+cannot be had, the installed image is untouched; every run within a
+bound on the requests it makes (counted, never timed), and no
+MemoryError within HEAP bytes.
 """
 
 import hashlib
@@ -25,6 +26,7 @@ from pathlib import Path
 import targets
 from agent import kit
 from bundles import factory as f
+from mpota.bundle import format as F
 from net import rawserver
 from net.serveproc import Serve
 
@@ -36,7 +38,25 @@ HERE = Path(__file__).resolve().parent
 HEAP = 288 * 1024
 CHUNK = 4096
 IMAGE = 12 * CHUNK
-RUN_MS = 30000  # one install, retries and timeouts included
+RETRIES = 3  # the device's "retries": failed attempts per file before it gives up
+# The most requests one install may make (counted, never timed): the
+# agent reopens a file at most RETRIES times without progress, and each
+# attempt that brings 1 KB (update/transfer.py, _PROGRESS) starts the
+# count again, so each file costs at most (RETRIES + 1) x (KB + 1) opens;
+# the files are the manifest, the table and the chunks, and a few roots/N
+# probes besides.
+_PROGRESS = 1024
+
+
+def _kb(n):
+    return -(-n // _PROGRESS)
+
+
+_FILES_KB = [_kb(F.MAX_DOC), _kb(IMAGE // CHUNK * F.ENTRY_SIZE)] + [_kb(CHUNK)] * (IMAGE // CHUNK)
+RUN_OPENS = (RETRIES + 1) * sum(kb + 1 for kb in _FILES_KB) + 4
+# A case's device process is stopped after this long: a guard against a
+# hang only, far above what a case takes on a busy machine.
+CASE_TIMEOUT = 900
 HTTP = {"connect_timeout": 2, "read_timeout": 1, "retries": 1, "backoff": 0.05,
         "max_backoff": 0.2, "min_rate": 256}
 
@@ -213,12 +233,12 @@ def _device(target, work, base, url, ca, runs):
             "config": {"device_class": "esp32", "target": "firmware", "bank": "flash",
                        "slot_size": 64 * 1024, "table_size": 4096, "chunk_area": 8192,
                        "flash": {"file": "flash", "sector": 4096, "page": 256, "write": 1},
-                       "max_attempts": 3, "retries": 3, "backoff_ms": 0,
+                       "max_attempts": 3, "retries": RETRIES, "backoff_ms": 0,
                        "now": 1800000000}}
     shutil.rmtree(work / "dev", ignore_errors=True)
     path = work / "spec.json"
     path.write_text(json.dumps(spec))
-    return kit.run(target, _CODE.format(path=str(path)), heapsize=HEAP, timeout=300,
+    return kit.run(target, _CODE.format(path=str(path)), heapsize=HEAP, timeout=CASE_TIMEOUT,
                    extra_path=[HERE / "mp"])["runs"]
 
 
@@ -226,8 +246,8 @@ def judge(expect, reasons, runs, sha):
     """What is wrong with the runs of a case (empty: it passed)."""
     bad = []
     for i, r in enumerate(runs):
-        if r["ms"] > RUN_MS:
-            bad.append("run {} took {} ms".format(i + 1, r["ms"]))
+        if r["opens"] > RUN_OPENS:
+            bad.append("run {} made {} requests".format(i + 1, r["opens"]))
         if r.get("refused") == "MemoryError":
             bad.append("run {} ran out of memory".format(i + 1))
     last = runs[-1]
@@ -287,7 +307,7 @@ def run(full=True, jobs=None, verbose=False):
     t0 = time.time()
     target = targets.unix()
     target.check()
-    slowest = 0
+    slowest = most = 0
     with tempfile.TemporaryDirectory(prefix="mpota-net-") as tmp:
         base = Path(tmp)
         tree = base / "tree"
@@ -302,10 +322,12 @@ def run(full=True, jobs=None, verbose=False):
             for name, problems, runs in done:
                 fam.add(name, problems)
                 slowest = max([slowest] + [r["ms"] for r in runs])
+                most = max([most] + [r["opens"] for r in runs])
                 if verbose:
                     print("  {:60} {:>6} ms  {}".format(name, sum(r["ms"] for r in runs),
                                                        "; ".join(problems) or "ok"), flush=True)
     fam.figures["heap"] = "-X heapsize={} for every device run".format(HEAP)
-    fam.figures["slowest install"] = "{} ms (bound {} ms)".format(slowest, RUN_MS)
+    fam.figures["most requests in an install"] = "{} (bound {})".format(most, RUN_OPENS)
+    fam.figures["slowest install"] = "{} ms".format(slowest)
     fam.seconds = time.time() - t0
     return fam

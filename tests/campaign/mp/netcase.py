@@ -7,7 +7,9 @@
 # runs the install of what the server offers spec["runs"] times, each with
 # a new HttpSource (the CA pinned, short timeouts). After each run it
 # emits what happened and what the flash holds: the outcome or the
-# refusal, the milliseconds, the state, and the SHA-256 of both slots.
+# refusal, the requests the agent made (the source's open() calls: what
+# the harness bounds), the milliseconds (a figure only), the state, and
+# the SHA-256 of both slots.
 
 import binascii
 import gc
@@ -34,6 +36,21 @@ def slot_sha(dev, i, n):
     return binascii.hexlify(h.digest()).decode()
 
 
+class _Counted:
+    """The source, with its open() calls (one request each) counted."""
+
+    def __init__(self, src):
+        self.src = src
+        self.opens = 0
+
+    def open(self, name, offset=0):
+        self.opens += 1
+        return self.src.open(name, offset)
+
+    def close(self):
+        self.src.close()
+
+
 def case(spec):
     import os
 
@@ -53,9 +70,11 @@ def case(spec):
         gc.collect()
         out = {}
         t = ticks_ms()
+        counted = None
         try:
             src = HttpSource(spec["url"], ca=ca, **spec["http"])
-            rep = Install(dev, src).run()
+            counted = _Counted(src)
+            rep = Install(dev, counted).run()
             out["outcome"] = rep.outcome
             out["fetched"] = rep.fetched
             out["bytes"] = rep.bytes
@@ -65,6 +84,7 @@ def case(spec):
         except MemoryError:
             out["refused"] = "MemoryError"
         out["ms"] = ticks_diff(ticks_ms(), t)
+        out["opens"] = counted.opens if counted is not None else 0
         st = dev.load()
         out["active"] = st.active
         out["trial"] = st.trial
