@@ -242,8 +242,9 @@ def arguments(sub):
                       description="Write PLAN, releasing BUNDLE_DIR in waves. The plan names the "
                                   "bundle's manifest file by its SHA-256, signatures included: sign "
                                   "the bundle completely (mpota cosign) first. A canary list is split "
-                                  "into shards of at most 2048 bytes, written as canary/<sha256> "
-                                  "beside PLAN (or --canary-dir), where mpota publish finds them.")
+                                  "into shards of at most {} bytes, written as canary/<sha256> "
+                                  "beside PLAN (or --canary-dir), where mpota publish finds them."
+                                  .format(F.MAX_SHARD))
     c.add_argument("bundle", metavar="BUNDLE_DIR")
     c.add_argument("--id", required=True, help="plan id, 1 to 32 printable ASCII characters; a new "
                                                "id reshuffles which devices come first")
