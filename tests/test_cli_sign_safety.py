@@ -113,10 +113,14 @@ def test_the_same_hw_rev_twice_is_named_as_a_repeat(work):
     assert not (work / "new").exists()
 
 
-@pytest.mark.parametrize("image", ["empty.bin", "/dev/null"])
-def test_an_empty_image_is_refused_rather_than_signed_as_a_zero_chunk_release(work, image):
+@pytest.mark.parametrize("image, message", [
+    ("empty.bin", "empty.bin is empty: nothing to sign"),
+    # Not read at all: only regular files are (a device may never end).
+    ("/dev/null", "cannot read /dev/null: a device, not a regular file"),
+])
+def test_an_empty_image_is_refused_rather_than_signed_as_a_zero_chunk_release(work, image, message):
     (work / "empty.bin").write_bytes(b"")
-    refused(sign(work, "-o", "new", image=image), "{} is empty: nothing to sign".format(image))
+    refused(sign(work, "-o", "new", image=image), message)
     assert not (work / "new").exists()
 
 

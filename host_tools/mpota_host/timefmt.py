@@ -8,7 +8,9 @@ import time
 from .errors import CommandError
 
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-_MAX_DIGITS = 12  # of an offset: +999999999999s is 31,000 years
+# Digits of an offset: 20 is past any time a manifest holds (2**64 s);
+# int() of thousands of digits is refused by CPython, slowly.
+_MAX_DIGITS = 20
 
 
 def parse(text, now=None):
