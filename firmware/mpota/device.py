@@ -9,6 +9,8 @@ The configuration is a JSON object (a file, mpota.json by default):
   bank              "flash" (two regions of a flash chip model on the unix
                     port, file "flash"), "dir" (two directories, "dir"),
                     "esp32" (the OTA partitions; state files under "dir")
+                    "dualbank" (CircuitPython's OTA partitions, through
+                    its dualbank module; state files under "dir")
   flash             {"file", "sector", "page", "write"}: the chip model;
                     {"ram": address, ...}: spare RAM as the chip (flash/ram.py);
                     {"rp2": start}: a raw region of an RP2040's flash, from
@@ -51,7 +53,7 @@ class Device:
             raise AgentError("config")
         if kind == "flash":
             parts = self._flash_layout()
-        elif kind in ("dir", "esp32"):
+        elif kind in ("dir", "esp32", "dualbank"):
             parts = self._dir_layout(kind)
         else:
             raise AgentError("config")
@@ -137,6 +139,11 @@ class Device:
             from .slots.esp32 import PartitionBank
 
             return PartitionBank()
+        if kind == "dualbank":
+            # CircuitPython's OTA partitions (slots/dualbank.py).
+            from .slots.dualbank import DualBank
+
+            return DualBank(self.cfg["slot_size"], d)
         from .slots.appdir import DirBank
 
         return DirBank(d, self.cfg["slot_size"])

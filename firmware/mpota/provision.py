@@ -43,7 +43,22 @@ def provision(dev, root_doc, src, progress=None):
 def _adopt(dev, st, src):
     m = offer.manifest(dev, src, st, True)
     run = dev.bank.running()
-    region = dev.bank.regions[run]
+    if run is None:
+        # CircuitPython's dualbank tells neither which partition runs nor
+        # what it holds: the running firmware is taken to be the one the
+        # verified manifest describes (docs/CIRCUITPYTHON.md).
+        run = 0
+    else:
+        _check_running(dev, st, m, dev.bank.regions[run])
+    _confirmed(dev, st, run, m.version, m.image_size, m.image_sha256, m.security_counter,
+               m.sequence)
+    rep = Report()
+    rep.outcome, rep.version, rep.label, rep.slot = "adopted", m.version, m.label, run
+    rep.chunks = m.chunk_count()
+    return rep
+
+
+def _check_running(dev, st, m, region):
     check = Expect(m.image_size, m.image_sha256, "hash-mismatch")
     buf = bytearray(1024)
     view = memoryview(buf)
@@ -56,12 +71,6 @@ def _adopt(dev, st, src):
     except BundleError as e:
         offer.note(dev, st, L.VERIFY_FAIL, e.reason, m.version)
         raise
-    _confirmed(dev, st, run, m.version, m.image_size, m.image_sha256, m.security_counter,
-               m.sequence)
-    rep = Report()
-    rep.outcome, rep.version, rep.label, rep.slot = "adopted", m.version, m.label, run
-    rep.chunks = m.chunk_count()
-    return rep
 
 
 def _confirmed(dev, st, slot, version, size, sha, counter, sequence):

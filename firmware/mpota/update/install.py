@@ -114,6 +114,10 @@ class Install:
             st.p_slot = i
             dev.log(st, L.INSTALL, value=m.version)
             dev.save(st)
+        if not getattr(dev.bank, "resumable", True):
+            # CircuitPython's dualbank erases the partition again in each
+            # session: what an earlier one wrote is gone.
+            st.p_units = 0
         if m.window_bits:
             self.t.room(True, m.window_bits)
         else:
@@ -259,9 +263,15 @@ class Install:
     def _readback(self):
         m = self.m
         check = Expect(m.image_size, m.image_sha256, "hash-mismatch")
-        self.pump.scan(self.slot, 0, m.image_size, check)
+        written = getattr(self.slot, "written", None)
         try:
-            check.finish()
+            if written is None:
+                self.pump.scan(self.slot, 0, m.image_size, check)
+                check.finish()
+            elif not same(written(m.image_size), m.image_sha256):
+                # A slot that cannot be read (CircuitPython's dualbank):
+                # the SHA-256 of the bytes as they were written, in order.
+                raise BundleError("hash-mismatch")
         except BundleError as e:
             # Check every unit again next time rather than trust progress,
             # stored even when the refusal was logged before and is not.

@@ -39,7 +39,7 @@ try:
 except ImportError:
     import adafruit_hashlib as hashlib
 
-PARTITION = 65536
+PARTITION = int(os.getenv("CPY_STANDIN_PARTITION") or 65536)
 _DIR = os.getenv("CPY_STANDIN_FLASH") or "."
 _HEADER = 24
 _SEGMENT = 8
