@@ -130,6 +130,21 @@ def test_verify_repo_detects_a_changed_chunk(tmp_path):
     assert f.refusal(w.verify()) == "hash-mismatch"
 
 
+def test_plan_of_a_revoked_image_is_not_resumed_nor_run(tmp_path):
+    w = released(tmp_path)
+    ok(w.control("pause", "fw-2"))
+    ok(w.mpota("revoke", w.b, "--repo", w.repo, "-k", w.key("u1")))
+    assert "is revoked" in one_line_error(w.control("resume", "fw-2"))
+    ok(w.control("drop", "fw-2"))
+    assert "is revoked" in one_line_error(w.control("run", "fw-2"))
+
+
+def test_plan_not_published_is_not_put_under_control(tmp_path):
+    w = released(tmp_path)
+    p3 = w.plan(w.b, plan_id="fw-3", out="plan3")
+    assert "not published" in one_line_error(w.control("run", p3))
+
+
 def test_revocation_list_is_append_only(tmp_path):
     w = released(tmp_path)
     ok(w.control("halt", "fw-2"))

@@ -43,6 +43,10 @@ TABLE = [
     ((HALT, 800, 60), "cap", 100, "halt is final"),
     ((HALT, 800, 60), "halt", None, (HALT, 800, 60)),
     ((HALT, 800, 60), "drop", None, "--force drops it"),
+    # A cap above the ceiling, written by something else, is not kept.
+    ((RUN, 9000, 60), "pause", None, (PAUSE, CEILING, 60)),
+    ((PAUSE, 9000, 60), "resume", None, (RUN, CEILING, 60)),
+    ((RUN, 9000, 60), "halt", None, (HALT, CEILING, 60)),
 ]
 
 
@@ -65,7 +69,7 @@ def test_stolen_control_key_cannot_lift_a_halt_with_any_action():
 
 
 def test_no_transition_writes_a_cap_above_the_ceiling():
-    states = [None, (RUN, 0, 60), (PAUSE, CEILING, 60)]
+    states = [None, (RUN, 0, 60), (PAUSE, CEILING, 60), (RUN, F.BASIS, 60)]
     for before in states:
         for action in ("run", "resume", "pause", "cap", "halt"):
             for cap in (None, 0, 1, CEILING - 1, CEILING, CEILING + 1, F.BASIS):

@@ -84,7 +84,7 @@ def transition(current, action, ceiling, cap_bp=None, poll_s=None, name="", forc
         return (F.STATE_RUN, ceiling if cap_bp is None else cap_bp,
                 POLL_DEFAULT if poll_s is None else poll_s)
     if action == "halt":
-        cap, poll = (current[1], current[2]) if current else (0, POLL_DEFAULT)
+        cap, poll = (min(current[1], ceiling), current[2]) if current else (0, POLL_DEFAULT)
         return (F.STATE_HALT, cap, poll if poll_s is None else poll_s)
     if not current:
         raise CommandError("plan {} is not in the control document: add it with "
@@ -92,10 +92,13 @@ def transition(current, action, ceiling, cap_bp=None, poll_s=None, name="", forc
     if action == "drop":
         return None
     new_poll = current[2] if poll_s is None else poll_s
+    # An entry written elsewhere may hold a cap above the ceiling: what
+    # this writes never does.
+    kept = min(current[1], ceiling)
     if action == "pause":
-        return (F.STATE_PAUSE, current[1], new_poll)
+        return (F.STATE_PAUSE, kept, new_poll)
     if action == "resume":
-        return (F.STATE_RUN, current[1], new_poll)
+        return (F.STATE_RUN, kept, new_poll)
     if action == "cap":
         if cap_bp is None:
             raise CommandError("cap needs --percent")
@@ -195,6 +198,11 @@ def _apply(repo, entries, plan_ref, action, cap_bp, poll_s, force):
         raise CommandError("{} needs a plan".format(action))
     sha, _, plan = Repo.find_plan(repo, plan_ref)
     name = "{} ({})".format(plan.id, sha.hex()[:16])
+    if action in ("run", "resume", "cap") and not os.path.isfile(
+            os.path.join(repo, Repo.PLANS, sha.hex())):
+        raise CommandError("plan {} is not published in {}: mpota publish --plan first".format(name, repo))
+    if action in ("run", "resume"):
+        _refuse_revoked(repo, plan, name)
     at = [i for i, e in enumerate(entries) if e[0] == sha]
     current = entries[at[0]][1:] if at else None
     if action == "run" and not current:
@@ -210,6 +218,18 @@ def _apply(repo, entries, plan_ref, action, cap_bp, poll_s, force):
         # Newest first: a device installs the first plan it is in.
         entries.insert(0, (sha,) + new)
     return entries
+
+
+def _refuse_revoked(repo, plan, name):
+    # A device refuses a revoked image ('revoked'): running its plan would
+    # only make every selected device fail.
+    _, rev = Repo.read_revoked(repo)
+    manifest = os.path.join(repo, Repo.BUNDLES, bytes(plan.manifest_sha).hex(), "manifest")
+    if rev is None or not os.path.isfile(manifest):
+        return
+    m = Repo.parse(Repo.read_doc(manifest), F.DOC_MANIFEST, F.manifest, manifest, "a manifest")
+    if rev.has(m.image_sha256):
+        raise CommandError("the image of plan {} is revoked: devices would refuse it".format(name))
 
 
 def _refuse_halted_id(repo, entries, plan):
