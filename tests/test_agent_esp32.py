@@ -335,3 +335,39 @@ emit("seen", seen)
     # Three counted trial boots across wakes, then boot() reverts.
     assert r["seen"] == [["ota_1", 1, True, False, False], ["ota_1", 1, True, False, False],
                          ["ota_1", 1, True, False, False], ["ota_1", 0, False, True, True]]
+
+
+def _esptool(path):
+    """Espressif's esptool reading an image: {checksum, hash, chip}."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "esptool", "--chip", "esp32", "image-info",
+                          str(path)], capture_output=True, text=True, timeout=120)
+    out = run.stdout + run.stderr
+    return {"checksum": "Checksum:" in out and "(invalid" not in out.split("Checksum:")[1]
+            .splitlines()[0],
+            "hash": "Validation hash:" in out and "(valid)" in out.split("Validation hash:")[1]
+            .splitlines()[0],
+            "chip": "Chip ID: 0 (ESP32)" in out, "ok": run.returncode == 0}
+
+
+def test_test_images_are_ones_esptool_reads_and_the_corrupted_ones_it_flags(tmp_path):
+    # The image generator checked by an independent reader: what the
+    # stand-in accepts esptool reads as a valid ESP32 image (checksum and
+    # SHA-256), and the byte-level corruptions the stand-in refuses
+    # esptool finds too.
+    good = tmp_path / "good.bin"
+    good.write_bytes(espkit.app_image(7, irom=b"\x01" * 512))
+    assert _esptool(good) == {"checksum": True, "hash": True, "chip": True, "ok": True}
+    bad = _bad_images()
+    seen = {}
+    for name in ("data byte changed", "hash changed", "checksum, no hash appended", "other chip"):
+        p = tmp_path / "bad.bin"
+        p.write_bytes(bad[name])
+        seen[name] = _esptool(p)
+    assert seen["data byte changed"]["checksum"] is False
+    assert seen["data byte changed"]["hash"] is False
+    assert seen["hash changed"]["checksum"] is True and seen["hash changed"]["hash"] is False
+    assert seen["checksum, no hash appended"]["checksum"] is False
+    assert seen["other chip"]["chip"] is False
