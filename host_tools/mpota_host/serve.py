@@ -55,7 +55,8 @@ DESCRIPTION = (
     "server certificate in the state directory; pin the CA on devices. Supports "
     "Range (206, 416), keep-alive, and device status reports: POST a JSON object "
     "to /.mpota/status, GET it to read the log. No directory listings, nothing "
-    "outside DIR, no names starting with a dot. Stops on Ctrl-C or SIGTERM.")
+    "outside DIR, no names starting with a dot, nothing inside the state directory "
+    "(which must not be inside DIR unless it is the default). Stops on Ctrl-C or SIGTERM.")
 _SEGMENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*\Z")
 _RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)\Z", re.ASCII)
 
