@@ -297,11 +297,18 @@ p1.readblocks(0, buf)
 emit("ota_1", buf == b"\\x5a" * 4096)
 emit("valid", attempt(esp32.Partition.mark_app_valid_cancel_rollback))
 emit("label", attempt(lambda: esp32.Partition("ota_7")))
+# Neither partition holds an app: the bootloader has nothing to start.
+try:
+    esp32.reset()
+    emit("noboot", False)
+except esp32.NoBootableApp:
+    emit("noboot", True)
 """)
     assert r["seen"] == [-0x104, -0x104, -0x104, -0x104, -0x102, -0x104, "ok"]
     assert r["ota_1"] is True
     # Erased otadata: nothing to cancel (ESP_FAIL); no such label: ENOENT.
     assert r["valid"] == 1 and r["label"] == 2
+    assert r["noboot"] is True
 
 
 def test_deep_sleep_wake_runs_the_last_partition_and_a_real_reset_then_starts_the_trial(
