@@ -19,6 +19,8 @@ from mpota.errors import AgentError
 from . import files
 from .errors import CommandError
 
+_TYPEFLAG = 156  # ustar header: the member's type, b"5" for a directory
+
 
 def _info(name, size, is_dir):
     info = tarfile.TarInfo(name)
@@ -84,7 +86,7 @@ def check(region, size, what):
             name = apptar.member_path(buf).decode("ascii", "replace")
             why = apptar.problem(buf)
             if why is None:
-                why = _clash(kinds, name, buf[156] == 0x35)
+                why = _clash(kinds, name, buf[_TYPEFLAG] == ord("5"))
             if why is not None:
                 raise CommandError("{}: member {!r}: {}: devices refuse it in an app image".format(
                     what, name[:120], why))
