@@ -7,8 +7,9 @@ tools reuse its verifier instead of keeping a second one.
 The agent's entry points (docs/AGENT.md); each acts on the device that
 mpota.device.use() chose, else on the one described by ./mpota.json:
 
-  boot()      early in boot.py/main.py: count a trial boot, revert after
-              too many, put the chosen app on sys.path
+  boot()      early in boot.py/main.py (code.py on CircuitPython): count
+              a trial boot, revert after too many, put the chosen app on
+              sys.path
   confirm()   from the application, after its own health check
   check()     fetch and verify what the source offers; change nothing
   install()   download, verify and write the offered image into the
@@ -40,13 +41,15 @@ def _dev(device):
 
 
 def boot(device=None):
-    from . import trial
+    from . import restart, trial
 
-    res = trial.boot(_dev(device))
+    dev = _dev(device)
+    if restart.soft_reload():
+        # CircuitPython reloaded code.py: not a boot (restart.py).
+        return restart.reenter(dev)
+    res = trial.boot(dev)
     if res.reset:
-        import machine
-
-        machine.reset()
+        restart.reset()
     return res
 
 
