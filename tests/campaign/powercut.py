@@ -76,7 +76,9 @@ SETUPS = {
     "app-dir": dict(bank="dir", sector=4 * KB, page=4 * KB, write=1, chunk=1 * KB,
                     compress="none", shared=6 * KB, own=10 * KB, slot=32 * KB),
 }
-CYCLES = ("good", "bad", "unbootable")
+# rollout: the good cycle, driven by a staged-rollout poll of a repository
+# (docs/ROLLOUT.md) instead of an install from the bundle directly.
+CYCLES = ("good", "bad", "unbootable", "rollout")
 # The bounded sample of `make test`: every STRIDE-th operation (strides
 # that do not divide the counts, so the sample walks through every kind).
 SAMPLE = {"nor-4k": 7, "nor-4k-pages": 13, "nor-64k": 37, "mcu-2k-w16": 5, "esp32": 7,
@@ -105,8 +107,9 @@ def _app(d, version, setup):
 
 def cycles(name):
     """The cycles a setup runs: "unbootable" only where a bootloader
-    checks the image (ESP32)."""
-    return [c for c in CYCLES if c != "unbootable" or SETUPS[name]["bank"] == "esp32"]
+    checks the image (ESP32); "rollout" on the slots the agent manages."""
+    esp32 = SETUPS[name]["bank"] == "esp32"
+    return [c for c in CYCLES if (c != "unbootable" or esp32) and (c != "rollout" or not esp32)]
 
 
 def _bundle(work, name, version, setup, rotate=False, chip=espapp.CHIP_ESP32):
@@ -148,11 +151,31 @@ def _spec(work, name, setup, cycle, stride, sabotage=None):
         config["dir"] = "."
     if "rp2" in setup:
         config["flash"] = {"rp2": setup["rp2"], "sector": setup["sector"]}
-    return {"base": str(work / "dev"), "config": config, "root": str(kit.root(work)),
+    root, repo = str(kit.root(work)), None
+    if cycle == "rollout":
+        root, repo = _rollout_repo(work, new)
+        config["device_id"] = "cut-device"
+    return {"base": str(work / "dev"), "config": config, "root": root, "repo": repo,
             "old": old, "new": new, "unbootable": unbootable, "cycle": cycle, "per_unit": unit // setup["chunk"],
             "part_size": setup["slot"], "rollback": setup.get("rollback", True), "stride": stride,
             "rp2_storage": setup.get("storage"),
             "tears": [False, True], "name": name, "sabotage": sabotage}
+
+
+def _rollout_repo(work, new):
+    # A repository whose control document runs a plan releasing `new` to
+    # every device, under a root with a control role.
+    from mpota.bundle import format as F
+    from rollouts import docs
+
+    repo = docs.Repo(work / "repo")
+    plan = repo.plan(docs.plan(repo.bundle(new["bundle"]), "cut-plan", device_class="cut",
+                               issued=1_799_000_000, signers=(kit.A,)))
+    repo.control(docs.control([(plan, F.STATE_RUN, 10000, 60)], issued=1_799_990_000,
+                              expires=1_800_900_000))
+    root = work / "root-control"
+    root.write_bytes(docs.root(update=(kit.A,), root_key=kit.R))
+    return str(root), str(repo.path)
 
 
 _CODE = """

@@ -29,8 +29,9 @@ def sha(data):
 
 
 def root(version=1, control=(C,), control_threshold=1, update=(A,), issued=None,
-         signers=(R,), expires=None):
-    fields = [D.uint(F.T_ROOT_VERSION, version, 4), D.field(F.T_ROOT_KEY, R.public),
+         signers=None, expires=None, root_key=R):
+    signers = (root_key,) if signers is None else signers
+    fields = [D.uint(F.T_ROOT_VERSION, version, 4), D.field(F.T_ROOT_KEY, root_key.public),
               D.uint(F.T_ROOT_THRESHOLD, 1, 1)]
     fields += [D.field(F.T_UPDATE_KEY, k.public) for k in update]
     fields.append(D.uint(F.T_UPDATE_THRESHOLD, 1, 1))

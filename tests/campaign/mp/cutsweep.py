@@ -195,7 +195,7 @@ class Counting:
 
     def open(self, name, offset=0):
         r = self.inner.open(name, offset)
-        if not name.startswith("chunks/"):
+        if "chunks/" not in name:  # chunks/..., or bundles/<hash>/chunks/... of a repository
             return r
         if name not in self.sizes:
             self.sizes[name] = os.stat(self.path + "/" + name)[6]
@@ -316,6 +316,7 @@ class Case:
         self.tear = tear
         self.problems = []
         self.floor = rig.spec["old"]["counter"]
+        self.control = 0
         self.boots = 0
 
     def bad(self, what):
@@ -347,6 +348,10 @@ class Case:
         if st.min_counter < self.floor:
             self.bad("min counter went down: {} < {}".format(st.min_counter, self.floor))
         self.floor = max(self.floor, st.min_counter)
+        if st.control_version < self.control:
+            self.bad("control version went down: {} < {}".format(st.control_version,
+                                                                 self.control))
+        self.control = max(self.control, st.control_version)
         return st
 
     def check_end(self, st):
@@ -357,6 +362,21 @@ class Case:
             self.bad("state says root {} but root {} is stored".format(st.root_version, root))
         if self.rig.spec["cycle"] == "good" and root != 2:
             self.bad("the root rotation was lost")
+
+
+def _update(rig, src):
+    # The install of a cycle: from the bundle, or, in the rollout cycle,
+    # by a poll of the repository (its refusals raised as the install's).
+    if rig.spec["cycle"] != "rollout":
+        return Install(rig.dev, src).run()
+    from mpota.rollout.poll import Poller
+
+    res = Poller(rig.dev, src).poll()
+    if res.action == "refused":
+        raise AgentError(res.reason)
+    if res.report is None:
+        raise AgentError("poll gave " + res.action)
+    return res.report
 
 
 def story(rig, src, marks):
@@ -374,7 +394,7 @@ def story(rig, src, marks):
             if e.reason != "unbootable":
                 raise
         marks["refused"] = POWER.count
-    Install(rig.dev, src).run()
+    _update(rig, src)
     marks["installed"] = POWER.count
     if spec["cycle"] != "bad":
         b = rig.reboot()
@@ -423,7 +443,7 @@ def finish(case, b, src, marks):
             if good and not _trial_window(rig, case.n, marks):
                 case.bad("the new image was given up")
             try:
-                Install(rig.dev, src).run()
+                _update(rig, src)
                 case.bad("a reverted image was installed again")
             except AgentError as e:
                 if e.reason != "reverted":
@@ -434,7 +454,7 @@ def finish(case, b, src, marks):
                 case.check_end(st)
             return step
         try:
-            rep = Install(rig.dev, src).run()
+            rep = _update(rig, src)
         except (BundleError, AgentError, SourceError) as e:
             case.bad("retry refused: {}".format(e.reason))
             return step
@@ -483,7 +503,7 @@ def run_case(rig, n, tear, marks, pristine):
     copy_tree(pristine, rig.base)
     POWER.reset(-1, False)
     rig.power_on()
-    src = Counting(rig.spec["new"]["bundle"])
+    src = Counting(rig.spec["repo"] or rig.spec["new"]["bundle"])
     POWER.reset(n, tear)
     case = Case(rig, n, tear)
     try:
@@ -560,7 +580,7 @@ def sweep(spec):
     POWER.reset(-1, False)
     POWER.trace = trace = []
     marks = {}
-    src = Counting(spec["new"]["bundle"])
+    src = Counting(spec["repo"] or spec["new"]["bundle"])
     story(rig, src, marks)
     POWER.trace = None
     total = POWER.count
