@@ -67,7 +67,7 @@ def body(st, reset=""):
     """The JSON body of a report of every event not yet acknowledged."""
     pending = (st.events_total - st.events_acked) & 0xFFFFFFFF
     have = min(pending, st.log_used)
-    events = []
+    events = []  # type: list
     skip = st.log_used - have
     n = st.events_total - have
     for event, reason, value, t in st.events():

@@ -38,9 +38,9 @@ class Plan:
         self.issued = 0
         self.manifest_sha = b""
         self.device_class = ""
-        self.hw_revs = ()
-        self.canary = ()  # SHA-256 of each canary shard
-        self.waves = ()  # (share in basis points, earliest opening time)
+        self.hw_revs = ()  # type: tuple
+        self.canary = ()  # type: tuple  # SHA-256 of each canary shard
+        self.waves = ()  # type: tuple  # (share in basis points, earliest opening time)
         self.max_bp = 0
         self.sha = b""  # SHA-256 of the whole plan file (set by trust.verify_plan)
 
@@ -96,7 +96,7 @@ class Control:
         self.version = 0
         self.issued = 0
         self.expires = 0
-        self.entries = ()
+        self.entries = ()  # type: tuple
 
 
 def control(doc, signed):
@@ -130,7 +130,7 @@ class Revoked:
     def __init__(self):
         self.version = 0
         self.issued = 0
-        self.images = ()  # first REVOKED_PREFIX bytes of each image SHA-256
+        self.images = ()  # type: tuple  # first REVOKED_PREFIX bytes of each image SHA-256
 
     def has(self, image_sha):
         """True if the image with this SHA-256 (or prefix) is revoked."""
