@@ -126,8 +126,12 @@ def test_verify_repo_detects_a_bundle_swapped_under_a_plan(tmp_path):
 def test_verify_repo_detects_a_changed_chunk(tmp_path):
     w = released(tmp_path)
     chunk = sorted((w.repo / "bundles" / sha(w.b / "manifest") / "chunks").iterdir())[0]
-    chunk.write_bytes(b"x" + chunk.read_bytes()[1:])
+    data = chunk.read_bytes()
+    chunk.write_bytes(bytes((data[0] ^ 1,)) + data[1:])
     assert f.refusal(w.verify()) == "hash-mismatch"
+    # publish replaces the damaged copy.
+    w.publish("--bundle", w.b)
+    ok(w.verify())
 
 
 def test_plan_of_a_revoked_image_is_not_resumed_nor_run(tmp_path):

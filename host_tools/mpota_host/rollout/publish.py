@@ -79,12 +79,17 @@ def _bundle(path, root, now, device_class=None):
     return sha256(doc), m
 
 
-def _same_bundle(src, dst):
+def _same_bundle(src, dst, root, now):
+    """True if dst already holds src's manifest and every file it names,
+    intact (a damaged copy is replaced)."""
     try:
         with open(os.path.join(dst, "manifest"), "rb") as f:
-            return f.read() == files.read(os.path.join(src, "manifest"))
-    except OSError:
+            if f.read() != files.read(os.path.join(src, "manifest")):
+                return False
+        directory.verify(dst, directory.newest_root(dst, root), now=now)
+    except (OSError, BundleError):
         return False
+    return True
 
 
 def _copy_bundle(src, dst):
@@ -180,7 +185,7 @@ def publish(repo, roots=(), bundles=(), plans=(), revoked=None, control=None, no
         _put_new(os.path.join(repo, Repo.ROOTS, str(v)), new_roots[v], counts)
     for sha, (src, _) in found.items():
         dst = os.path.join(repo, Repo.BUNDLES, sha.hex())
-        if _same_bundle(src, dst):
+        if _same_bundle(src, dst, root, now):
             counts["unchanged"] += 1
         else:
             _copy_bundle(src, dst)
