@@ -21,6 +21,9 @@ def tlv(tag, value):
     return bytes((tag, len(value))) + value
 
 
+ISSUED = 1796083200  # T_ISSUED of the worked example: 2026-12-01T00:00:00Z
+
+
 def independent_bundle(image, chunk_size):
     """(manifest bytes, {file name: bytes}) following docs/FORMAT.md."""
     files = {}
@@ -35,7 +38,8 @@ def independent_bundle(image, chunk_size):
     body = (tlv(0x01, b"mpota") + tlv(0x02, b"esp32") + tlv(0x04, b"\x01")
             + tlv(0x05, u32(2)) + tlv(0x06, b"v2") + tlv(0x07, u32(1)) + tlv(0x08, u32(7))
             + tlv(0x0B, u32(len(image))) + tlv(0x0C, hashlib.sha256(image).digest())
-            + tlv(0x0D, u32(chunk_size)) + tlv(0x0E, table_sha))
+            + tlv(0x0D, u32(chunk_size)) + tlv(0x0E, table_sha)
+            + tlv(0x81, ISSUED.to_bytes(8, "big")))
     signed = b"MPOT" + bytes((1, 1)) + len(body).to_bytes(2, "big") + body
     key_id = hashlib.sha256(KEY.public).digest()[:8]
     manifest = signed + b"\x01" + key_id + KEY.sign(signed)
@@ -71,7 +75,7 @@ def test_mpota_sign_writes_the_same_bytes_as_the_spec(tmp_path):
     (tmp_path / "image").write_bytes(IMAGE)
     proc = f.cli("sign", tmp_path / "image", "-k", key, "--version", 2, "--label", "v2",
                  "--security-counter", 1, "--sequence", 7, "--device-class", "esp32",
-                 "-o", tmp_path / "b")
+                 "--issued", ISSUED, "-o", tmp_path / "b")
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "b" / "manifest").read_bytes() == manifest
     written = {str(p.relative_to(tmp_path / "b")): p.read_bytes()

@@ -28,6 +28,26 @@ def _when(text):
     return None if text is None else timefmt.parse(text)
 
 
+def _issued(text):
+    # The signed issue time raises each device's time floor (clock.py), so
+    # it may not be ahead of now: that would make a device's clock look
+    # slow. SOURCE_DATE_EPOCH gives reproducible builds the same bytes.
+    import os
+
+    now = int(time.time())
+    if text is None:
+        text = os.environ.get("SOURCE_DATE_EPOCH")
+        if text is not None and not text.isdigit():
+            raise CommandError("SOURCE_DATE_EPOCH is not a number of seconds: {}".format(text))
+        issued = now if text is None else int(text)
+    else:
+        issued = int(text) if text.isascii() and text.isdigit() and len(text) <= 12 \
+            else _when(text)
+    if issued > now + 300:
+        raise CommandError("--issued {} is in the future".format(text))
+    return issued
+
+
 # keygen / pubkey
 
 def cmd_keygen(args):
@@ -63,7 +83,7 @@ def cmd_sign(args):
         product=args.product, hw_revs=args.hw_rev or [], target=args.target,
         label=args.label or "", expires=expires, min_agent=args.min_agent,
         chunk_size=args.chunk_size, compress=args.compress, window_bits=args.window_bits,
-        issued=int(time.time()))
+        issued=_issued(args.issued))
     writer.check(params)
     writer.check_key_count(len(args.key))
     writer.check_output(args.output, args.force)
@@ -226,6 +246,10 @@ def _parser():
                    help="replay-protection sequence number, 0 to 4294967295 (default: now, Unix seconds)")
     c.add_argument("--expires", metavar="TIME",
                    help="expiry, in the future: ISO 8601 (UTC) or +30d, +12h (default: never)")
+    c.add_argument("--issued", metavar="TIME",
+                   help="signed issue time, not in the future: ISO 8601 (UTC) or Unix seconds "
+                        "(default: $SOURCE_DATE_EPOCH, else now); it raises each device's "
+                        "time floor")
     c.add_argument("--min-agent-version", dest="min_agent", type=int, default=0, metavar="N",
                    help="lowest agent version that may install it, 0 to 4294967295 (default: 0)")
     c.add_argument("--chunk-size", type=int, default=4096, metavar="BYTES",
