@@ -203,3 +203,18 @@ def test_plan_of_a_bundle_signed_again_after_it_is_refused_by_publish(tmp_path):
     msg = one_line_error(w.mpota("publish", w.repo, "--root", w.root, "--bundle", b, "--plan", p))
     assert "signed again after the plan" in msg
     assert P.canary_folder(p)  # no shards: nothing written beside the plan
+
+
+def test_older_control_document_is_not_published_over_a_newer_one(tmp_path):
+    w = released(tmp_path)
+    old = tmp_path / "control-v1"
+    shutil.copy(w.repo / "control", old)
+    ok(w.control("pause", "fw-2"))
+    newer = tmp_path / "control-v2"
+    shutil.copy(w.repo / "control", newer)
+    assert f.refusal(w.mpota("publish", w.repo, "--root", w.root, "--control", old)) == "control-replay"
+    ok(w.control("resume", "fw-2"))
+    assert f.refusal(w.mpota("publish", w.repo, "--root", w.root, "--control", newer)) == "control-replay"
+    # The same document again is no change.
+    shutil.copy(w.repo / "control", tmp_path / "control-v3")
+    assert "0 files written" in w.publish("--control", tmp_path / "control-v3").stdout
