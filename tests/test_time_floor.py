@@ -115,3 +115,49 @@ def test_simulated_device_on_micropython_with_a_2000_clock_refuses_the_stale_man
     assert "health check passed True" in kit.sim(dev, "reboot").stdout
     out = kit.sim(dev, "check", "--source", stale)
     assert out.returncode == 1 and "refused: expired" in out.stderr, out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("env,args,line", [
+    ({}, ["--issued", "2099-01-01"], "--issued 2099-01-01 is in the future"),
+    ({"SOURCE_DATE_EPOCH": "soon"}, [], "SOURCE_DATE_EPOCH is not a number of seconds: soon"),
+])
+def test_sign_refuses_an_issue_time_that_would_push_device_floors_ahead(tmp_path, env, args,
+                                                                         line):
+    # A floor in the future would make every device's clock look slow and
+    # every document expire early: the signer never writes one.
+    import os
+    import subprocess
+
+    from bundles import factory as f
+
+    key, _ = docs.A.write(tmp_path)
+    (tmp_path / "image").write_bytes(b"x" * 100)
+    out = subprocess.run([str(f.MPOTA), "sign", str(tmp_path / "image"), "-k", str(key),
+                          "--version", "1", "--security-counter", "1", "--device-class", "esp32",
+                          "-o", str(tmp_path / "b")] + args, capture_output=True, text=True,
+                         env=dict(os.environ, **env), timeout=120)
+    assert out.returncode == 1 and out.stderr.strip() == "mpota: " + line
+    assert not (tmp_path / "b").exists()
+
+
+def test_sign_takes_source_date_epoch_for_reproducible_manifests(tmp_path):
+    import os
+    import subprocess
+
+    from bundles import factory as f
+    from mpota.bundle import format as F
+
+    key, _ = docs.A.write(tmp_path)
+    (tmp_path / "image").write_bytes(b"x" * 100)
+    docs_out = []
+    for n in (1, 2):
+        out = subprocess.run([str(f.MPOTA), "sign", str(tmp_path / "image"), "-k", str(key),
+                              "--version", "1", "--security-counter", "1", "--sequence", "1",
+                              "--device-class", "esp32", "-o", str(tmp_path / "b{}".format(n))],
+                             capture_output=True, text=True, timeout=120,
+                             env=dict(os.environ, SOURCE_DATE_EPOCH="1790000000"))
+        assert out.returncode == 0, out.stderr
+        docs_out.append((tmp_path / "b{}".format(n) / "manifest").read_bytes())
+    assert docs_out[0] == docs_out[1]
+    signed = F.frame(docs_out[0], F.DOC_MANIFEST)
+    assert F.manifest(docs_out[0], signed).issued == 1790000000
