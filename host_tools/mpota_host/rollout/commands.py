@@ -5,7 +5,6 @@ handlers: the work is in plan, control, revoke, publish and repocheck."""
 
 import json
 import os
-import sys
 
 from mpota.bundle import format as F
 from mpota.bundle import trust as T
@@ -20,7 +19,7 @@ from . import publish as Pub
 from . import repo as Repo
 from . import repocheck
 from . import revoke as Rev
-from .common import basis_points, now, percent, sha256, when
+from .common import basis_points, now, percent, sha256, state_name, when
 
 
 def _print(info, text, as_json):
@@ -120,7 +119,7 @@ def cmd_list(args):
     for sha, doc, p in Repo.plans(args.repo):
         info = P.describe(sha, doc, p)
         e = entries.get(sha)
-        info["state"] = None if e is None else {1: "run", 2: "pause", 3: "halt"}[e[1]]
+        info["state"] = None if e is None else state_name(e[1])
         info["cap_percent"] = None if e is None else percent(e[2])
         share = P.open_share(p, at)
         info["open_percent"] = percent(min(share, p.max_bp, e[2])) if e and e[1] == F.STATE_RUN else "0"
@@ -148,7 +147,7 @@ def cmd_control(args):
                        trust=trust, force=getattr(args, "force", False))
     info = {"control": written.path, "version": written.version, "issued": timefmt.show(written.issued),
             "expires": timefmt.show(written.expires),
-            "entries": [{"plan": s.hex(), "state": C.state_name(st), "cap_percent": percent(c),
+            "entries": [{"plan": s.hex(), "state": state_name(st), "cap_percent": percent(c),
                          "poll_seconds": pl} for s, st, c, pl in written.entries]}
     _print(info, "wrote {}: control version {}, {} plan{}, expires {}".format(
         written.path, written.version, len(written.entries), "" if len(written.entries) == 1 else "s",

@@ -30,7 +30,7 @@ transition() is the whole decision, a pure function tested as a table.
 import os
 import time
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import List, Tuple
 
 from mpota.bundle import format as F
 from mpota.bundle import rollout as R
