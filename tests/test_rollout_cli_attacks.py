@@ -19,7 +19,7 @@ def test_control_cannot_cap_a_rollout_above_the_plan_ceiling(tmp_path):
     p = w.plan(b, waves=("5@now", "20@+1d"), max_percent="20")
     w.publish("--bundle", b, "--plan", p)
     assert "above the ceiling" in one_line_error(w.control("run", "fw-2", "--percent", "20.01"))
-    ok(w.control("run", "fw-2", "--percent", "5"))
+    ok(w.control("run", "fw-2", "--cap", "5"))
     before = (w.repo / "control").read_bytes()
     assert "above the ceiling" in one_line_error(w.control("cap", "fw-2", "--percent", "21"))
     assert "above the ceiling" in one_line_error(w.control("cap", "fw-2", "--percent", "100"))

@@ -314,7 +314,7 @@ def arguments(sub):
                                                         "more), or a plan file")
         c.add_argument("--repo", required=True, metavar="REPO", help="the published repository")
         if action in ("run", "cap"):
-            c.add_argument("--percent", metavar="P", required=action == "cap",
+            c.add_argument("--percent", "--cap", dest="percent", metavar="P", required=action == "cap",
                            help="cap, in percent of the selected devices (default for run: the "
                                 "plan's ceiling)")
         if action in ("run", "cap", "pause", "resume"):
