@@ -141,3 +141,22 @@ def test_revoked_image_stops_verify_until_its_plan_is_halted(tmp_path):
     signer = control.load_signer(str(w.key("u2")))
     _, rev = revoke.revoke(str(w.repo), "ab" * 32, [signer])
     assert rev.version == 2 and rev.images[1] == bytes.fromhex("ab" * 16)
+
+
+def test_publish_writes_what_a_file_names_before_the_file_and_control_last(tmp_path, monkeypatch):
+    from mpota_host.rollout import publish, repo as Repo
+
+    w = World(tmp_path)
+    b = w.bundle()
+    p = w.plan(b, canary=["dev-a", "dev-b"])
+    # A control document and a revocation list signed elsewhere.
+    other = released(tmp_path / "elsewhere")
+    ok(other.mpota("revoke", "ef" * 32, "--repo", other.repo, "-k", other.key("u1")))
+    order = []
+    real_put, real_copy = Repo.put, publish._copy_bundle
+    monkeypatch.setattr(Repo, "put", lambda path, data: (order.append(str(path)), real_put(path, data)))
+    monkeypatch.setattr(publish, "_copy_bundle", lambda src, dst: (order.append(dst), real_copy(src, dst)))
+    publish.publish(str(w.repo), roots=[str(w.root)], bundles=[str(b)], plans=[str(p)],
+                    revoked=str(other.repo / "revoked"), control=str(other.repo / "control"))
+    kinds = [o[len(str(w.repo)) + 1:].split("/")[0] for o in order]
+    assert kinds == ["roots", "bundles", "canary", "plans", "revoked", "control"], kinds
