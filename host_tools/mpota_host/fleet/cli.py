@@ -46,7 +46,6 @@ def arguments(sub):
                    help="control key (file or pkcs11: URI) that signs halts and operator actions")
     c.add_argument("--monitor-interval", type=float, default=10.0, metavar="S",
                    help="seconds between monitor passes (default 10; 0: no monitor in this process)")
-    c.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
     c.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
     c.set_defaults(run=cmd_serve)
 

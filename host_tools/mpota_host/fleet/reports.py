@@ -7,7 +7,7 @@ functions of (engine, request parts); app.py only passes them through."""
 import hmac
 import json
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from . import db as D
 from . import models as M
@@ -77,6 +77,38 @@ def parse_body(body):
     return r
 
 
+# Statements built once: a report is a handful of small statements, and
+# building them per request would cost more than running them.
+_d = M.devices.c
+_SELECT = select(_d.id, _d.secret, _d.last_seq).where(_d.device_id == bindparam("b_id"))
+# The conditional update is the replay check that holds across processes:
+# only one report with this seq can raise last_seq.
+_CLAIM = (M.devices.update().where(_d.id == bindparam("b_pk")).where(_d.last_seq < bindparam("b_seq"))
+          .values(last_seq=bindparam("b_seq")).returning(_d.last_ack))
+_STATE = dict(last_seen=bindparam("b_seen"), version=bindparam("b_version"), sha=bindparam("b_sha"),
+              trial=bindparam("b_trial"), reset=bindparam("b_reset"), dropped=bindparam("b_dropped"),
+              last_ack=bindparam("b_ack"), reports=_d.reports + 1)
+_UPDATE = M.devices.update().where(_d.id == bindparam("b_pk")).values(**_STATE)
+_UPDATE_LAST = M.devices.update().where(_d.id == bindparam("b_pk")).values(
+    last_kind=bindparam("b_kind"), last_reason=bindparam("b_reason"), **_STATE)
+_progress = {}
+
+
+def _progress_stmt(eng, col):
+    key = (eng.dialect.name, col)
+    if key not in _progress:
+        p = M.progress
+        stmt = D.upsert(eng, p)
+        if col == "refused":
+            # A later refusal replaces an earlier reason.
+            keep = {"refused": stmt.excluded.refused, "refused_at": stmt.excluded.refused_at}
+        else:
+            # The first time each step was seen is kept.
+            keep = {col: func.coalesce(p.c[col], stmt.excluded[col])}
+        _progress[key] = stmt.on_conflict_do_update(index_elements=["device", "version"], set_=keep)
+    return _progress[key]
+
+
 def ingest(eng, device_id, seq, tag_hex, body, now=None):
     """Take one report; return the ack (the highest event number stored)
     or raise Refused with the HTTP status the protocol names."""
@@ -84,10 +116,8 @@ def ingest(eng, device_id, seq, tag_hex, body, now=None):
         raise Refused(413, "too large")
     device_id, seq, tag = parse_headers(device_id, seq, tag_hex)
     now = D.now() if now is None else now
-    d = M.devices.c
     with eng.connect() as conn:
-        row = conn.execute(select(d.id, d.secret, d.last_seq)
-                           .where(d.device_id == device_id)).first()
+        row = conn.execute(_SELECT, {"b_id": device_id}).first()
     secret = _DUMMY_SECRET if row is None else bytes(row.secret)
     # Computed for an unknown device too, and compared in constant time, so
     # neither the answer's timing nor its content tells a tag apart.
@@ -101,17 +131,13 @@ def ingest(eng, device_id, seq, tag_hex, body, now=None):
 
 
 def _store(eng, dev, seq, body, report, now):
-    d = M.devices.c
     with eng.begin() as conn:
-        # The conditional update is the replay check that holds across
-        # processes: only one report with this seq can raise last_seq.
-        got = conn.execute(M.devices.update().where(d.id == dev).where(d.last_seq < seq)
-                           .values(last_seq=seq).returning(d.last_ack)).first()
+        got = conn.execute(_CLAIM, {"b_pk": dev, "b_seq": seq}).first()
         if got is None:
             raise Refused(409, "replayed seq")
         ack = got.last_ack
-        conn.execute(M.reports.insert().values(device=dev, received=now, seq=seq,
-                                               body=body.decode("utf-8")))
+        conn.execute(M.reports.insert(), {"device": dev, "received": now, "seq": seq,
+                                          "body": body.decode("utf-8")})
         last = None
         for e in report.get("events", []):
             if ack is not None and e["n"] <= ack:
@@ -120,30 +146,29 @@ def _store(eng, dev, seq, body, report, now):
             ack = e["n"] if ack is None else max(ack, e["n"])
             last = e
         run = report["run"]
-        values = dict(last_seen=now, version=run["version"], sha=run["sha"],
-                      trial=run["trial"] or None, reset=run["reset"],
-                      dropped=report.get("dropped", 0), last_ack=ack, reports=d.reports + 1)
-        if last is not None:
-            values.update(last_kind=last["k"], last_reason=last.get("reason", ""))
-        conn.execute(M.devices.update().where(d.id == dev).values(**values))
+        values = {"b_pk": dev, "b_seen": now, "b_version": run["version"], "b_sha": run["sha"],
+                  "b_trial": run["trial"] or None, "b_reset": run["reset"],
+                  "b_dropped": report.get("dropped", 0), "b_ack": ack}
+        if last is None:
+            conn.execute(_UPDATE, values)
+        else:
+            values.update(b_kind=last["k"], b_reason=last.get("reason", ""))
+            conn.execute(_UPDATE_LAST, values)
     return 0 if ack is None else ack
 
 
 def _event(eng, conn, dev, e, now):
     reason = e.get("reason", "")
-    conn.execute(M.events.insert().values(device=dev, n=e["n"], kind=e["k"], version=e["version"],
-                                          reason=reason, t=e.get("t", 0), received=now))
+    conn.execute(M.events.insert(), {"device": dev, "n": e["n"], "kind": e["k"],
+                                     "version": e["version"], "reason": reason,
+                                     "t": e.get("t", 0), "received": now})
     col = _PROGRESS.get(e["k"])
     if col is None and e["k"] != "refused":
         return
-    p = M.progress
+    params = {"device": dev, "version": e["version"]}
     if col is None:
-        values = {"refused": reason or "refused", "refused_at": now}
+        params.update(refused=reason or "refused", refused_at=now)
+        col = "refused"
     else:
-        values = {col: now}
-    stmt = D.upsert(eng, p).values(device=dev, version=e["version"], **values)
-    # The first time each step was seen is kept; a later refusal replaces
-    # an earlier reason.
-    keep = {k: (stmt.excluded[k] if k.startswith("refused") else
-                func.coalesce(p.c[k], stmt.excluded[k])) for k in values}
-    conn.execute(stmt.on_conflict_do_update(index_elements=["device", "version"], set_=keep))
+        params[col] = now
+    conn.execute(_progress_stmt(eng, col), params)
