@@ -10,10 +10,11 @@
 # ed25519 C module in its firmware.
 
 options.defaults(serial=True, network=True, appdir=True, esp32=False, rp2=False,
-                 fallback=False, devtools=False, rollout=True)
+                 fallback=False, devtools=False, rollout=True, circuitpython=False)
 
 CORE = (
     "__init__.py", "errors.py", "sha256.py", "clock.py", "device.py", "provision.py", "trial.py",
+    "restart.py",
     "bundle/__init__.py", "bundle/error.py", "bundle/format.py", "bundle/table.py",
     "bundle/trust.py", "bundle/inflate.py",
     "crypto/__init__.py",
@@ -39,6 +40,10 @@ PARTS = {
     "rp2": ("flash/rp2flash.py", "flash/blockdev.py"),
     # Ed25519 and SHA-512 in Python, for a firmware without the C module.
     "fallback": ("crypto/ed25519_fallback.py", "crypto/sha512_source.py"),
+    # CircuitPython (docs/CIRCUITPYTHON.md): the network through socketpool,
+    # the dualbank firmware slots, deflate through zlib.decompress. Its
+    # boards take the agent as files; this part is for completeness.
+    "circuitpython": ("source/poolconn.py", "slots/dualbank.py", "bundle/oneshot.py"),
     # Staged rollouts from a static repository (docs/ROLLOUT.md).
     "rollout": ("bundle/rollout.py", "rollout/__init__.py", "rollout/cohort.py",
                 "rollout/poll.py"),

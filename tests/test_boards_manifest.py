@@ -91,6 +91,9 @@ OPTIONAL = {
     "mpota.flash.rp2flash": "rp2", "mpota.slots.esp32": "esp32",
     "mpota.slots.appdir": "appdir", "mpota.source.http": "network",
     "mpota.crypto.ed25519_fallback": "fallback", "mpota.crypto.sha512_source": "fallback",
+    # Reached only on CircuitPython (bank "dualbank", socketpool, zlib).
+    "mpota.slots.dualbank": "circuitpython", "mpota.source.poolconn": "circuitpython",
+    "mpota.bundle.oneshot": "circuitpython",
 }
 # What each board's own configuration reaches: its bank, its source, and
 # bring-up over serial.
@@ -136,7 +139,7 @@ def _imports(path):
 def test_the_parts_together_are_exactly_the_agents_source_tree(tmp_path):
     every = tmp_path / "every.py"
     every.write_text('include({!r}, serial=True, network=True, appdir=True, esp32=True, '
-                     'rp2=True, fallback=True, devtools=True)\n'.format(str(ROOT / "firmware" / "manifest.py")))
+                     'rp2=True, fallback=True, devtools=True, circuitpython=True)\n'.format(str(ROOT / "firmware" / "manifest.py")))
     assert _agent(_Manifest("RPI_PICO", every).files) == _tree()
     core = tmp_path / "core.py"
     core.write_text('include({!r}, serial=False, network=False, appdir=False)\n'.format(

@@ -10,9 +10,9 @@ function, a wrong argument) fails the run.
 Scope: every module under firmware/mpota (read from the tree), less
 UNCHECKED (with the reason) and BOARD_SPECIFIC (checked only for the boards
 that have what they need).
-  on CircuitPython       bundle.inflate needs the deflate module or
-                         zlib.decompressobj (bundles with deflated chunks
-                         cannot be read there)
+  on CircuitPython       bundle.inflate reads MicroPython's deflate
+                         too; CircuitPython's zlib.decompress path is
+                         bundle.oneshot, checked there
 """
 
 import ast
@@ -36,6 +36,9 @@ BOARD_SPECIFIC = {
     "mpota.slots.esp32": "ESP32 OTA partitions: esp32 only",
     "mpota.flash.rp2flash": "rp2.Flash: RP2040 only",
     "mpota.source.netconn": "socket and tls: not on the plain Pico",
+    "mpota.source.poolconn": "socketpool, wifi and ssl.SSLContext: CircuitPython only",
+    "mpota.slots.dualbank": "dualbank: CircuitPython's espressif port only",
+    "mpota.bundle.oneshot": "CircuitPython's zlib.decompress (elsewhere deflate or CPython's zlib)",
 }
 # Not type-checked at all, with the reason.
 UNCHECKED = {
@@ -64,8 +67,10 @@ SETS = {
     "rp2": MICROPYTHON + ["mpota", "mpota.flash.rp2flash"],
     "rp2-pico-w": MICROPYTHON + ["mpota", "mpota.flash.rp2flash", "mpota.source.netconn"],
     "unix": MICROPYTHON + ["mpota.source.netconn"],
-    # The agent less the bundle module that needs what CircuitPython lacks.
-    "circuitpython": [m for m in MICROPYTHON if m != "mpota.bundle.inflate"],
+    # The agent less the bundle module that also reads MicroPython's
+    # deflate (its CircuitPython path, bundle.oneshot, is checked).
+    "circuitpython": [m for m in MICROPYTHON if m != "mpota.bundle.inflate"]
+    + ["mpota", "mpota.source.poolconn", "mpota.slots.dualbank", "mpota.bundle.oneshot"],
 }
 
 _ERROR = re.compile(r"^(?P<path>[^:\s]+\.pyi?):(?P<line>\d+): error: (?P<msg>.*)$")

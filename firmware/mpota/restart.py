@@ -17,7 +17,8 @@ from .state.fields import NONE
 def soft_reload():
     """True if this run of the code is a CircuitPython soft reload."""
     try:
-        import supervisor
+        # By name: only CircuitPython has it (and its stubs).
+        supervisor = __import__("supervisor")
     except ImportError:
         return False
     return supervisor.runtime.run_reason != supervisor.RunReason.STARTUP
@@ -40,10 +41,8 @@ def reenter(dev):
 def reset():
     """Reset the board; does not return."""
     try:
-        import machine
+        machine = __import__("machine")
     except ImportError:
-        import microcontroller
-
-        microcontroller.reset()
+        __import__("microcontroller").reset()  # CircuitPython
     else:
         machine.reset()

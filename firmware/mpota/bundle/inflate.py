@@ -4,11 +4,9 @@
   MicroPython    the `deflate` module's DeflateIO in RAW mode with the
                  manifest's window size: streamed, nothing allocated per
                  read (the chunk loop runs with the heap locked in tests)
-  CircuitPython  `zlib.decompress(data, wbits)`, one call per chunk: a
-                 chunk is one independent stream of at most chunk_size
-                 stored bytes, so it is read whole into a new buffer and
-                 inflated at once into a new bytearray (docs/CIRCUITPYTHON.md
-                 gives what that allocates)
+  CircuitPython  `zlib.decompress(data, wbits)`, one call per chunk
+                 (oneshot.py; docs/CIRCUITPYTHON.md gives what it
+                 allocates)
   CPython        (host tools, tests) zlib.decompressobj
 
 Decode errors become BundleError("bad-deflate") on all three; bytes after
@@ -23,7 +21,7 @@ import sys
 from .error import BundleError
 
 _IN = 512
-_kind = []  # the decompressor found, looked up once
+_kind = []  # type: list  # the decompressor found, looked up once
 
 
 class _Zlib:
@@ -64,38 +62,6 @@ class _DeflateIO:
             raise BundleError("bad-deflate")
 
 
-class _Whole:
-    # CircuitPython: the stored chunk (size bytes, hash-checked) in one
-    # buffer, inflated by one zlib.decompress call; the output is then
-    # handed out by readinto().
-    def __init__(self, stream, wbits, size):
-        import zlib
-
-        data = bytearray(size)
-        view = memoryview(data)
-        n = 0
-        while n < size:
-            got = stream.readinto(view[n:])
-            if not got:
-                break
-            n += got
-        view = None
-        try:
-            # Positional: CircuitPython's decompress takes no keywords.
-            self._out = zlib.decompress(data if n == size else data[:n], -wbits)
-        except ValueError:
-            raise BundleError("bad-deflate")
-        self._at = 0
-
-    def readinto(self, buf):
-        out = self._out
-        n = min(len(buf), len(out) - self._at)
-        if n > 0:
-            buf[:n] = memoryview(out)[self._at:self._at + n]
-            self._at += n
-        return n
-
-
 def kind():
     """'deflate', 'zlib' (one-shot, CircuitPython), 'cpython', or None
     where this runtime cannot inflate."""
@@ -133,7 +99,9 @@ def reader(stream, wbits, size=None):
     if k == "deflate":
         return _DeflateIO(stream, wbits)
     if k == "zlib" and size is not None:
-        return _Whole(stream, wbits, size)
+        from .oneshot import Whole
+
+        return Whole(stream, wbits, size)
     # A firmware without any decompressor cannot take compressed chunks;
     # the signer can produce codec none instead.
     raise BundleError("unknown-codec")

@@ -78,10 +78,10 @@ class DualBank:
     resumable = False
     flashed = False  # dualbank.flash() was called in this session
 
-    def __init__(self, slot_size, state_dir=None, dualbank=None):
-        if dualbank is None:
-            import dualbank
-        self.dualbank = dualbank
+    def __init__(self, slot_size, state_dir=None, module=None):
+        if module is None:
+            import dualbank as module
+        self.dualbank = module
         if state_dir:
             # The state, root, table and scratch files live there.
             import os

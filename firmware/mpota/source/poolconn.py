@@ -36,7 +36,7 @@ _LWIP_ETIMEDOUT = const(116)
 _MIN_WAIT_MS = const(2)  # settimeout(0) would mean non-blocking
 _MAX_WAIT_MS = const(1 << 28)
 
-_pool = []
+_pool = []  # type: list
 
 
 def use(pool):

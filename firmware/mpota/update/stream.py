@@ -20,7 +20,7 @@ _CACHE = const(64)
 _Base = getattr(io, "IOBase", object)
 
 
-class RegionStream(_Base):
+class RegionStream(_Base):  # type: ignore[misc,valid-type]
     def __init__(self, region, addr, n):
         self.region = region
         self.pos = addr
