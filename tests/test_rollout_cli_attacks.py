@@ -218,3 +218,27 @@ def test_older_control_document_is_not_published_over_a_newer_one(tmp_path):
     # The same document again is no change.
     shutil.copy(w.repo / "control", tmp_path / "control-v3")
     assert "0 files written" in w.publish("--control", tmp_path / "control-v3").stdout
+
+
+def test_plan_signed_on_a_clock_days_ahead_is_caught_before_devices_freeze(tmp_path, monkeypatch):
+    # The plan's issue time raises every device's time floor; a control
+    # document that expires before it would reach them already expired.
+    import time as clock
+
+    w = World(tmp_path)
+    b = w.bundle()
+    real = clock.time
+    monkeypatch.setattr(clock, "time", lambda: real() + 3 * 86400)
+    p = w.plan(b, waves=("1@now",))
+    monkeypatch.setattr(clock, "time", real)
+    w.publish("--bundle", b, "--plan", p)
+    msg = one_line_error(w.control("run", "fw-2"))
+    assert "plan fw-2 was issued at" in msg and "clock" in msg
+    ok(w.control("run", "fw-2", "--expires", "+4d"))
+    ok(w.verify())
+    # A control document published from elsewhere with the usual 24 h:
+    from mpota_host.rollout import control as C
+    signed = C.unsigned(7, int(real()), int(real()) + 86400, [])
+    doc = D.assemble(signed, D.sign(signed, [], [f.Key("cli-rollout-w-ctl")]))
+    (w.repo / "control").write_bytes(doc)
+    assert f.refusal(w.verify()) == "control-expired"

@@ -172,6 +172,13 @@ def update(repo, plan_ref, action, signers, cap_bp=None, poll_s=None, now=None, 
     root = trust if trust is not None else Repo.newest_root(repo)
     if root is not None:
         check_signers(root, signers)
+    floor, what = Repo.time_floor(repo)
+    if floor >= expires:
+        # Devices that accepted it judge time by it: this document would
+        # reach them expired.
+        raise CommandError("{} was issued at {}, after this control document expires ({}): "
+                           "check the signing host's clock, or give a later --expires".format(
+                               what, timefmt.show(floor), timefmt.show(expires)))
     with Repo.locked(repo):
         _, ctl = Repo.read_control(repo)
         entries = entries_of(ctl)

@@ -162,3 +162,25 @@ def newest_root(repo):
     path = found[max(found)]
     doc = read_doc(path)
     return parse(doc, F.DOC_ROOT, F.root, path, "a trust root")
+
+
+def time_floor(repo):
+    """(time, what) of the newest issue time among the offline-signed
+    documents published here (roots, plans, their manifests, the revocation
+    list): the time floor a device reaches by accepting them. (0, None) if
+    none carries one."""
+    best = (0, None)
+    found = root_files(repo)
+    for v, path in found.items():
+        r = parse(read_doc(path), F.DOC_ROOT, F.root, path, "a trust root")
+        best = max(best, (r.issued, "roots/{}".format(v)))
+    _, rev = read_revoked(repo)
+    if rev is not None:
+        best = max(best, (rev.issued, REVOKED))
+    for sha, _, p in plans(repo):
+        best = max(best, (p.issued, "plan {}".format(p.id)))
+        path = os.path.join(repo, BUNDLES, bytes(p.manifest_sha).hex(), "manifest")
+        if os.path.isfile(path):
+            m = parse(read_doc(path), F.DOC_MANIFEST, F.manifest, path, "a manifest")
+            best = max(best, (m.issued, "the manifest of plan {}".format(p.id)))
+    return best

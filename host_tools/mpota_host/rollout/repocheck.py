@@ -120,7 +120,11 @@ def check(repo, root, now=None, older_revoked=()):
     ctl = None
     ctl_path = os.path.join(repo, Repo.CONTROL)
     if os.path.exists(ctl_path):
-        ctl = _check(T.verify_control, "control", root, Repo.read_doc(ctl_path), now=now)
+        # Expiry is judged below, once the time floor is known.
+        ctl = _check(T.verify_control, "control", root, Repo.read_doc(ctl_path))
+    # The time floor a device reaches by accepting what is here: the issue
+    # times of the offline-signed documents (docs/ROLLOUT.md, "Time").
+    floor = max(root.issued, rev.issued if rev else 0)
     states = {bytes(e.plan_sha): e for e in (ctl.entries if ctl else ())}
 
     plans = []
@@ -140,6 +144,7 @@ def check(repo, root, now=None, older_revoked=()):
         ms = bytes(p.manifest_sha).hex()
         m = _bundle(repo, ms, root, now, p.device_class)
         used.add(ms)
+        floor = max(floor, p.issued, m.issued)
         if m.hw_revs and any(h not in m.hw_revs for h in p.hw_revs):
             raise Refused("wrong-hw-rev", "bundles/{} for plan {}".format(ms, p.id))
         for i, h in enumerate(p.canary):
@@ -165,7 +170,14 @@ def check(repo, root, now=None, older_revoked=()):
     for name in others:
         if name not in used:
             _bundle(repo, name, root, now)
+    if ctl is not None and max(now, floor) >= ctl.expires:
+        # A device that accepted a plan, manifest, root or revocation list
+        # issued after this expiry believes no clock below that time.
+        raise Refused("control-expired", "control{}".format(
+            "" if now >= ctl.expires else ", at the time floor {} (an offline-signed document is "
+            "issued after it expires: check the signing host's clock)".format(timefmt.show(floor))))
     return {"valid": True, "repository": repo, "root_version": root.version,
+            "time_floor": timefmt.show(floor) if floor else None,
             "control": None if ctl is None else {
                 "version": ctl.version, "issued": timefmt.show(ctl.issued),
                 "expires": timefmt.show(ctl.expires), "entries": len(ctl.entries)},
