@@ -17,9 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from campaign import attacks, fuzz, network, powercut, result  # noqa: E402
+from campaign import attacks, fuzz, network, powercut, result, rolloutfuzz  # noqa: E402
 
-FAMILIES = {"powercut": powercut, "network": network, "attacks": attacks, "fuzz": fuzz}
+FAMILIES = {"powercut": powercut, "network": network, "attacks": attacks, "fuzz": fuzz,
+            "rollout-fuzz": rolloutfuzz}
 
 
 def _machine():
