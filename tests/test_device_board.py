@@ -70,3 +70,20 @@ FACTS = {"name": "micropython", "version": [1, 25, 0], "mpy": 6 | (4 << 10), "ma
 def test_frozen_agent_is_told_from_where_its_file_is(agent_file, on_fs, frozen):
     b = B.Board(dict(FACTS, agent_file=agent_file, agent_on_fs=on_fs))
     assert b.frozen_agent is frozen
+
+
+def test_first_stage_files_alone_import_the_serial_receiver(unix_stock_target, home):
+    # install copies these through the REPL, then the board pulls every
+    # other file through mpota.source.serial.receive: they must import
+    # without any other module of the agent.
+    from mpota_host.device import agent as A
+
+    for name in A.FIRST:
+        dest = home / "lib" / (name + ".py")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(f.FIRMWARE / (name + ".py"), dest)
+    run = subprocess.run([str(unix_stock_target.binary), "-c",
+                          "from mpota.source.serial import receive\nprint('ok')"],
+                         cwd=home, capture_output=True, text=True, timeout=60,
+                         env={"MICROPYPATH": ":.frozen:" + str(home / "lib")})
+    assert run.stdout.strip() == "ok", run.stderr

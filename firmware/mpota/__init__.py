@@ -15,6 +15,10 @@ mpota.device.use() chose, else on the one described by ./mpota.json:
   install()   download, verify and write the offered image into the
               inactive slot, then mark it for a trial boot
   status()    the stored state (slots, counters, progress, audit log)
+
+Every refusal is an mpota.Error with a short reason code in .reason
+(AgentError, bundle.error.BundleError, source.SourceError,
+flash.FlashError): `except mpota.Error as e` catches them all.
 """
 
 try:
@@ -28,6 +32,8 @@ except ImportError:
     micropython = sys.modules["micropython"] = type(sys)("micropython")
     micropython.const = lambda x: x
 del micropython
+
+from .errors import Error  # noqa: E402,F401
 
 __version__ = "0.1.0"
 # Compared with a manifest's T_MIN_AGENT (docs/FORMAT.md).

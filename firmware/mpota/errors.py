@@ -1,9 +1,20 @@
 # SPDX-License-Identifier: MIT
-"""The agent's own refusals (the verifier's are bundle.error.BundleError,
-the transports' source.SourceError)."""
+"""The one base of every refusal that carries a reason code, and the
+agent's own refusals (the verifier's are bundle.error.BundleError, the
+transports' source.SourceError, a broken flash rule's flash.FlashError)."""
 
 
-class AgentError(Exception):
+class Error(Exception):
+    """Anything the agent refuses, with a short reason code in .reason, so
+    that an application writes one `except mpota.Error as e` and reads
+    e.reason (docs/AGENT.md, "Reason codes")."""
+
+    @property
+    def reason(self):
+        return self.args[0]
+
+
+class AgentError(Error):
     """An update the agent will not do now, with a reason code in .reason:
 
     'not-provisioned'  the device has no state or trust root yet
@@ -17,7 +28,3 @@ class AgentError(Exception):
     'unbootable'       the bootloader refused to select the installed slot
                        (ESP32: not a valid app image for this chip)
     """
-
-    @property
-    def reason(self):
-        return self.args[0]

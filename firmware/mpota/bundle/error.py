@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: MIT
 """The one exception the bundle verifier raises for a refused input."""
 
+from ..errors import Error
 
-class BundleError(Exception):
+
+class BundleError(Error):
     """A bundle, root or chunk was refused.
 
     args[0] is a short reason code from docs/FORMAT.md ("bad-signature",

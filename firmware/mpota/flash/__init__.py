@@ -20,12 +20,11 @@ checks below are the NOR rules every model of a chip enforces.
 """
 
 
-class FlashError(Exception):
-    """A flash rule was broken: .reason is 'range', 'align' or 'not-erased'."""
+from ..errors import Error
 
-    @property
-    def reason(self):
-        return self.args[0]
+
+class FlashError(Error):
+    """A flash rule was broken: .reason is 'range', 'align' or 'not-erased'."""
 
 
 def _pow2(n):

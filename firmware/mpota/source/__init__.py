@@ -24,7 +24,10 @@ http.HttpSource (HTTP/1.1 and HTTPS).
 """
 
 
-class SourceError(Exception):
+from ..errors import Error
+
+
+class SourceError(Error):
     """A transport failure, with a short reason code in .reason:
     'not-found', 'connect', 'timeout', 'tls', 'http-status', 'bad-response',
     'too-large', 'closed' (connection dropped mid-body), 'io'."""
