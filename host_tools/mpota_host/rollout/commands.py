@@ -252,8 +252,9 @@ def arguments(sub):
                    help="hardware revision selected; repeat (default: any)")
     c.add_argument("--canary-file", metavar="FILE",
                    help="device ids, one per line, that install as soon as the first wave opens")
-    c.add_argument("--canary-dir", metavar="DIR", help="where to write the canary shards "
-                                                        "(default: canary/ beside PLAN)")
+    c.add_argument("--canary-dir", metavar="DIR", help="where to write the canary shards (default: "
+                                                        "canary/ beside PLAN); mpota publish looks "
+                                                        "there and in REPO/canary")
     c.add_argument("--wave", action="append", required=True, metavar="PERCENT@WHEN",
                    help="a wave: percent of the selected devices (two decimals at most) and the "
                         "earliest time it opens: now, +2d, 2027-02-01 or 2027-02-01T12:00:00Z; "
