@@ -32,7 +32,7 @@ class RunMode:
     BOOTLOADER = 3
 
 
-class ByteArray:
+class _ByteArray:
     def __init__(self, path, size):
         self._path = path
         self._size = size
@@ -71,4 +71,4 @@ class ByteArray:
             f.write(b)
 
 
-nvm = ByteArray(_DIR + "/nvm", _NVM_SIZE)
+nvm = _ByteArray(_DIR + "/nvm", _NVM_SIZE)

@@ -22,15 +22,24 @@ import _host_socket as _s
 _LWIP_ETIMEDOUT = 116
 
 
-class Socket:
-    def __init__(self, pool, family, type, proto):
+class _Made:
+    # Sockets come from SocketPool.socket() and accept() only (the real
+    # Socket cannot be made directly): its constructor lives here.
+    def __init__(self, pool, raw, family, type, proto):
         self._pool = pool
-        self._s = _s._host_socket(family, type)
+        self._s = raw
         self.family = family
         self.type = type
         self.proto = proto
         self._timeout = None  # None: block for ever; 0: non-blocking
         self._closed = False
+
+
+def _socket(pool, raw, family, type, proto):
+    return Socket(pool, raw, family, type, proto)
+
+
+class Socket(_Made):
 
     def __enter__(self):
         return self
@@ -78,9 +87,7 @@ class Socket:
 
     def accept(self):
         raw, addr = self._live().accept()
-        other = Socket.__new__(Socket)
-        other._pool, other._s, other.family = self._pool, raw, self.family
-        other.type, other.proto, other._timeout, other._closed = self.type, self.proto, None, False
+        other = _socket(self._pool, raw, self.family, self.type, self.proto)
         a = _s.sockaddr(addr)
         return other, (_ntoa(a[1]), a[2])
 
@@ -158,7 +165,7 @@ class SocketPool:
     def socket(self, family=_s.AF_INET, type=_s.SOCK_STREAM, proto=0):
         if not self._radio.connected:
             raise OSError(errno.ENETUNREACH) if hasattr(errno, "ENETUNREACH") else OSError(101)
-        return Socket(self, family, type, proto)
+        return _socket(self, _s._host_socket(family, type), family, type, proto)
 
     def getaddrinfo(self, host, port, family=0, type=0, proto=0, flags=0):
         try:

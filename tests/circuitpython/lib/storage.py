@@ -22,7 +22,7 @@ def remount(mount_path, readonly=False, *, disable_concurrent_write_protection=F
         f.write("ro" if readonly else "rw")
 
 
-def writable():
+def _writable():
     """For the tests: whether code.py may write (boot.py remounted)."""
     try:
         with open(_DIR + "/mount") as f:
