@@ -29,15 +29,15 @@ class Whole:
             # takes any buffer (shared-module/zlib: mp_get_buffer_raise);
             # its stubs say bytes, which would cost a copy of the chunk.
             out = zlib.decompress(data if n == size else data[:n], -wbits)  # type: ignore[arg-type]
-            self._out = out
         except ValueError:
             raise BundleError("bad-deflate")
+        self._out = memoryview(out)
         self._at = 0
 
     def readinto(self, buf):
         out = self._out
         n = min(len(buf), len(out) - self._at)
         if n > 0:
-            buf[:n] = memoryview(out)[self._at:self._at + n]
+            buf[:n] = out[self._at:self._at + n]
             self._at += n
         return n
