@@ -378,3 +378,26 @@ def test_test_images_are_ones_esptool_reads_and_the_corrupted_ones_it_flags(tmp_
     assert seen["hash changed"]["checksum"] is True and seen["hash changed"]["hash"] is False
     assert seen["checksum, no hash appended"]["checksum"] is False
     assert seen["other chip"]["chip"] is False
+
+
+def test_provisioning_over_usb_refuses_bank_esp32_with_target_app_and_writes_nothing(
+        unix_target, tmp_path, b):
+    # What `mpota device provision --bank esp32` (target app by default)
+    # asks of the board: refused as config before anything is written.
+    r = run(unix_target, tmp_path, b, """
+flash({v1!r} + ".img")
+esp32.reset()
+os.chdir(base)
+import json
+from mpota import bringup
+with open({root!r}, "rb") as f:
+    root = f.read().hex()
+cfg = {{"device_class": "board", "bank": "esp32", "dir": ".", "target": "app"}}
+emit("app", outcome(lambda: bringup.provision(json.dumps(cfg), root)))
+emit("written", sorted(n for n in os.listdir(".") if not n.startswith("esp32") and n != "otadata"))
+cfg["target"] = "firmware"
+emit("firmware", bringup.provision(json.dumps(cfg), root)["bank"])
+""")
+    assert r["app"] == {"refused": "config"}
+    assert r["written"] == []
+    assert r["firmware"] == "esp32"
