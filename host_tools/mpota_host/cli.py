@@ -255,7 +255,9 @@ def _parser():
     c.add_argument("--chunk-size", type=int, default=4096, metavar="BYTES",
                    help="power of two, 256 to 1048576 (default: 4096)")
     c.add_argument("--compress", choices=sorted(writer.CODECS), default="none",
-                   help="per-chunk raw deflate where it makes the chunk smaller (default: none)")
+                   help="per-chunk raw deflate where it makes the chunk smaller (default: none); "
+                        "deflate excludes boards with no decompressor (CircuitPython without zlib, "
+                        "MicroPython without deflate), which refuse it as unknown-codec before downloading")
     c.add_argument("--window-bits", type=int, default=12, metavar="N",
                    help="deflate window, 9 to 15; devices need 2**N bytes to inflate (default: 12)")
     c.add_argument("--root", action="append", metavar="ROOT",
