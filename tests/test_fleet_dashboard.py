@@ -31,7 +31,7 @@ CANARIES = ["dev-00001", "dev-00002", "dev-00003"]
 
 def _repo(tmp):
     repo = docs.Repo(tmp / "repo")
-    repo.root(1, docs.root())
+    repo.root(1, docs.root(issued=docs.NOW - docs.DAY))
     plans = []
     for version, plan_id, canary in ((2, "fw-2", ()), (3, "fw-3", CANARIES)):
         b = factory.bundle(tmp / "b{}".format(version), factory.image(2000, version), [docs.A],

@@ -163,7 +163,7 @@ class Published:
                  canary=(), cap=None, poll=3600, state=1):
         tmp = Path(tmp)
         self.repo = docs.Repo(tmp / "repo")
-        self.repo.root(1, docs.root())
+        self.repo.root(1, docs.root(issued=docs.NOW - docs.DAY))
         b = factory.bundle(tmp / "b{}".format(version), factory.image(3000, version),
                            [docs.A], version=version, security_counter=version, sequence=version)
         msha = self.repo.bundle(b)

@@ -116,44 +116,47 @@ def ingest(eng, device_id, seq, tag_hex, body, now=None):
         raise Refused(413, "too large")
     device_id, seq, tag = parse_headers(device_id, seq, tag_hex)
     now = D.now() if now is None else now
+    # One connection for the lookup and the writes (a SELECT opens no
+    # transaction in SQLite's driver, so the writes start a fresh one).
     with eng.connect() as conn:
         row = conn.execute(_SELECT, {"b_id": device_id}).first()
-    secret = _DUMMY_SECRET if row is None else bytes(row.secret)
-    # Computed for an unknown device too, and compared in constant time, so
-    # neither the answer's timing nor its content tells a tag apart.
-    good = hmac.compare_digest(P.tag(secret, device_id, seq, body), tag)
-    if row is None or not good:
-        raise Refused(401, "unknown device or bad tag")
-    if seq <= row.last_seq:
-        raise Refused(409, "replayed seq")
-    report = parse_body(body)
-    return _store(eng, row.id, seq, body, report, now)
-
-
-def _store(eng, dev, seq, body, report, now):
-    with eng.begin() as conn:
-        got = conn.execute(_CLAIM, {"b_pk": dev, "b_seq": seq}).first()
-        if got is None:
+        secret = _DUMMY_SECRET if row is None else bytes(row.secret)
+        # Computed for an unknown device too, and compared in constant time,
+        # so neither the answer's timing nor its content tells a tag apart.
+        good = hmac.compare_digest(P.tag(secret, device_id, seq, body), tag)
+        if row is None or not good:
+            raise Refused(401, "unknown device or bad tag")
+        if seq <= row.last_seq:
             raise Refused(409, "replayed seq")
-        ack = got.last_ack
-        conn.execute(M.reports.insert(), {"device": dev, "received": now, "seq": seq,
-                                          "body": body.decode("utf-8")})
-        last = None
-        for e in report.get("events", []):
-            if ack is not None and e["n"] <= ack:
-                continue  # sent again after a lost answer: stored already
-            _event(eng, conn, dev, e, now)
-            ack = e["n"] if ack is None else max(ack, e["n"])
-            last = e
-        run = report["run"]
-        values = {"b_pk": dev, "b_seen": now, "b_version": run["version"], "b_sha": run["sha"],
-                  "b_trial": run["trial"] or None, "b_reset": run["reset"],
-                  "b_dropped": report.get("dropped", 0), "b_ack": ack}
-        if last is None:
-            conn.execute(_UPDATE, values)
-        else:
-            values.update(b_kind=last["k"], b_reason=last.get("reason", ""))
-            conn.execute(_UPDATE_LAST, values)
+        report = parse_body(body)
+        ack = _store(eng, conn, row.id, seq, body, report, now)
+        conn.commit()
+    return ack
+
+
+def _store(eng, conn, dev, seq, body, report, now):
+    got = conn.execute(_CLAIM, {"b_pk": dev, "b_seq": seq}).first()
+    if got is None:
+        raise Refused(409, "replayed seq")
+    ack = got.last_ack
+    conn.execute(M.reports.insert(), {"device": dev, "received": now, "seq": seq,
+                                      "body": body.decode("utf-8")})
+    last = None
+    for e in report.get("events", []):
+        if ack is not None and e["n"] <= ack:
+            continue  # sent again after a lost answer: stored already
+        _event(eng, conn, dev, e, now)
+        ack = e["n"] if ack is None else max(ack, e["n"])
+        last = e
+    run = report["run"]
+    values = {"b_pk": dev, "b_seen": now, "b_version": run["version"], "b_sha": run["sha"],
+              "b_trial": run["trial"] or None, "b_reset": run["reset"],
+              "b_dropped": report.get("dropped", 0), "b_ack": ack}
+    if last is None:
+        conn.execute(_UPDATE, values)
+    else:
+        values.update(b_kind=last["k"], b_reason=last.get("reason", ""))
+        conn.execute(_UPDATE_LAST, values)
     return 0 if ack is None else ack
 
 
