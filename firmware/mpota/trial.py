@@ -47,51 +47,76 @@ def _revert(dev, st, reason):
     dev.save(st)
 
 
+# What boot() does (decide()); each action has one fixed recipe of I/O.
+ACTIVE = "active"  # no trial, the agent picks the slot: run the confirmed image
+COMMIT = "commit"  # no trial, a bootloader started the confirmed image: keep it there
+BACK = "back"  # no trial, a bootloader started the other slot: select the confirmed one, reset
+RESELECT = "reselect"  # a trial never counted: select it again (once), reset
+LEFT = "left"  # a bootloader gave the trial up by itself: record the revert
+GIVE_UP = "give-up"  # trial boots used up: record the revert, run the confirmed image
+GIVE_UP_SELECT = "give-up-select"  # the same where a bootloader runs images: select it, reset
+TRY = "try"  # count a trial boot, run the trial
+
+
+def decide(st, running, max_attempts, bootloader):
+    """The boot decision, without I/O: from the stored state st, the slot
+    the bootloader started (None where the agent picks the slot), the
+    trial boots allowed and whether a bootloader runs images, one of the
+    actions above."""
+    if st.trial == NONE:
+        if running is None:
+            return ACTIVE
+        # A revert was recorded but power went before set_boot() took the
+        # bootloader back to the old slot; or the confirmed image, which
+        # after a set_boot() back to it a bootloader with rollback holds
+        # pending until told.
+        return BACK if running != st.active else COMMIT
+    if running is not None and running != st.trial:
+        if not st.attempts and not st.flags & _RESELECTED:
+            # No boot of the trial was ever counted: power went between the
+            # install's state write and set_boot(), or before its first
+            # boot was counted (and a bootloader with rollback gave it up
+            # at that reset). It has not failed: select it again, once.
+            return RESELECT
+        return LEFT
+    if st.attempts >= max_attempts:
+        return GIVE_UP_SELECT if bootloader else GIVE_UP
+    # Counted before the image runs, so a crash counts too.
+    return TRY
+
+
 def boot(dev):
     st = dev.load()
     bank = dev.bank
-    if st.trial == NONE:
-        res = Boot(st.active, st.active_version, st.active_size)
-        run = bank.running()
-        if run is not None and run != st.active:
-            # A revert was recorded but power went before set_boot() took
-            # the bootloader back to the old slot: go there now.
+    run = bank.running()
+    act = decide(st, run, dev.max_attempts, bank.bootloader)
+    if act == ACTIVE or act == COMMIT or act == BACK:
+        res = Boot(st.active, st.active_version, st.active_size, reset=act == BACK)
+        if act == BACK:
             bank.select(st.active)
-            res.reset = True
-        elif run is not None:
-            # The confirmed image; after a set_boot() back to it, a
-            # bootloader with rollback holds it pending until told.
+        elif act == COMMIT:
             bank.commit(st.active)
+    elif act == RESELECT:
+        # The flag is saved after set_boot(), so a cut between them only
+        # repeats this.
+        bank.select(st.trial)
+        st.flags |= _RESELECTED
+        dev.save(st)
+        res = Boot(run, st.active_version, st.active_size, reset=True)
+    elif act == LEFT:
+        _revert(dev, st, "bootloader")
+        res = Boot(run, st.active_version, st.active_size, reverted=True)
+    elif act == TRY:
+        st.attempts += 1
+        dev.log(st, L.TRIAL, value=st.trial_version)
+        dev.save(st)
+        res = Boot(st.trial, st.trial_version, st.trial_size, trial=True)
     else:
-        run = bank.running()
-        if run is not None and run != st.trial and not st.attempts \
-                and not st.flags & _RESELECTED:
-            # No boot of the trial was ever counted: power went between
-            # the install's state write and set_boot(), or before its
-            # first boot was counted (and a bootloader with rollback gave
-            # it up at that reset). It has not failed: select it again,
-            # once; the flag is saved after set_boot() so a cut between
-            # them only repeats this.
-            bank.select(st.trial)
-            st.flags |= _RESELECTED
-            dev.save(st)
-            res = Boot(run, st.active_version, st.active_size, reset=True)
-        elif run is not None and run != st.trial:
-            # The bootloader went back by itself.
-            _revert(dev, st, "bootloader")
-            res = Boot(run, st.active_version, st.active_size, reverted=True)
-        elif st.attempts >= dev.max_attempts:
-            _revert(dev, st, "attempts")
-            res = Boot(st.active, st.active_version, st.active_size, reverted=True)
-            if bank.bootloader:
-                bank.select(st.active)
-                res.reset = True
-        else:
-            # Counted before the image runs, so a crash counts too.
-            st.attempts += 1
-            dev.log(st, L.TRIAL, value=st.trial_version)
-            dev.save(st)
-            res = Boot(st.trial, st.trial_version, st.trial_size, trial=True)
+        _revert(dev, st, "attempts")
+        res = Boot(st.active, st.active_version, st.active_size, reverted=True,
+                   reset=act == GIVE_UP_SELECT)
+        if res.reset:
+            bank.select(st.active)
     if not res.reset:
         bank.enter(res.slot)
     return res
