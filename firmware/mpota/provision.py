@@ -12,7 +12,8 @@ hold exactly the image the verified manifest describes.
 from .bundle.error import BundleError
 from .bundle.table import Expect
 from .state import log as L
-from .state.fields import NONE, State
+from .state.fields import State
+from .trial import keep
 from .update import offer
 from .update.install import Install, Report
 
@@ -74,10 +75,5 @@ def _check_running(dev, st, m, region):
 
 
 def _confirmed(dev, st, slot, version, size, sha, counter, sequence):
-    st.active = slot
-    st.active_version, st.active_size, st.active_sha = version, size, sha
-    st.min_counter, st.last_sequence = counter, sequence
-    st.trial = NONE
-    dev.bank.commit(slot)
-    dev.log(st, L.PROVISION, value=version)
-    dev.save(st)
+    # The confirm() transition (the state starts at zero counters here).
+    keep(dev, st, slot, version, size, sha, counter, sequence, L.PROVISION)

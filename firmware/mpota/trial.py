@@ -133,19 +133,30 @@ def confirm(dev):
     run = dev.bank.running()
     if run is not None and run != st.trial:
         return False
-    dev.bank.commit(st.trial)
-    st.active = st.trial
-    st.active_version, st.active_size, st.active_sha = st.trial_version, st.trial_size, st.trial_sha
-    if st.trial_counter > st.min_counter:
-        st.min_counter = st.trial_counter
-        dev.log(st, L.COUNTER, value=st.min_counter)
-    if st.trial_sequence > st.last_sequence:
-        st.last_sequence = st.trial_sequence
+    keep(dev, st, st.trial, st.trial_version, st.trial_size, st.trial_sha, st.trial_counter,
+         st.trial_sequence, L.CONFIRM)
+    return True
+
+
+def keep(dev, st, slot, version, size, sha, counter, sequence, event):
+    """Make the image in slot the one that runs from now on, in one state
+    write: the bootloader keeps it, the anti-rollback counter and the last
+    sequence rise to its own (never fall), no trial is left; logged as
+    event. confirm() and factory provisioning both end here; a rise of the
+    counter is logged except at provisioning, which starts it."""
+    dev.bank.commit(slot)
+    st.active = slot
+    st.active_version, st.active_size, st.active_sha = version, size, sha
+    if counter > st.min_counter:
+        st.min_counter = counter
+        if event != L.PROVISION:
+            dev.log(st, L.COUNTER, value=counter)
+    if sequence > st.last_sequence:
+        st.last_sequence = sequence
     st.trial = NONE
     st.attempts = 0
-    dev.log(st, L.CONFIRM, value=st.active_version)
+    dev.log(st, event, value=version)
     dev.save(st)
-    return True
 
 
 def run_main(folder):
