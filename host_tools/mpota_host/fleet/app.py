@@ -133,10 +133,15 @@ async def device_report(request):
         if len(body) > P.MAX_BODY:
             return JSONResponse({"error": "too large"}, status_code=413)
     h = request.headers
+    args = (svc.eng, h.get(P.H_DEVICE), h.get(P.H_SEQ), h.get(P.H_TAG), body)
     try:
-        # Inline, not in a thread: short transactions, and SQLite takes one
-        # writer at a time anyway.
-        ack = reports.ingest(svc.eng, h.get(P.H_DEVICE), h.get(P.H_SEQ), h.get(P.H_TAG), body)
+        if svc.eng.dialect.name == "sqlite":
+            # Inline: a short transaction, and SQLite takes one writer at a
+            # time anyway.
+            ack = reports.ingest(*args)
+        else:
+            # PostgreSQL: reports wait on the server side by side.
+            ack = await run_in_threadpool(reports.ingest, *args)
     except reports.Refused as e:
         return JSONResponse({"error": e.reason}, status_code=e.status)
     return JSONResponse({"ack": ack})

@@ -46,7 +46,9 @@ def engine_for(url):
         eng = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(eng, "connect", _sqlite_pragmas)
         return eng
-    return create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
+    # No pre-ping: it would cost a round trip per report; a dropped
+    # connection fails one request and is replaced.
+    return create_engine(url, pool_size=8, max_overflow=8, pool_recycle=3600)
 
 
 def is_postgres(eng):
