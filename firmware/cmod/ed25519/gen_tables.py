@@ -2,9 +2,12 @@
 # SPDX-License-Identifier: MIT
 """Derives every constant of the Ed25519 module from its definition (the curve
 from RFC 8032 section 5.1, SHA-512's constants from FIPS 180-4 section 4.2.3 and
-5.3.5) and prints `tables.h`. Run it to check the committed file:
+5.3.5) and writes `tables.c` and `tables.h` next to this script, replacing
+them; it prints nothing. Run it to check the committed files:
 
-    python3 gen_tables.py > tables.h && git diff --exit-code tables.h
+    python3 gen_tables.py && git diff --exit-code tables.c tables.h
+
+(tests/test_ed25519_tables.py runs it on a copy and compares.)
 
 Field elements are stored as 32-byte little-endian encodings, so the tables do
 not depend on which limb representation field.c was built with.
