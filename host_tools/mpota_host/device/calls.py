@@ -5,7 +5,7 @@ one-line error, print it."""
 
 import json
 
-from ..errors import CommandError
+from ..errors import BoardError
 from . import wire
 from .link import Link, find_port
 
@@ -35,20 +35,20 @@ def bringup(link, call, server=None, progress=None, timeout=60.0, prelude="", no
     ans = wire.converse(link, code, server, progress, timeout)
     if ans.error:
         if "ImportError" in ans.error and "mpota" in ans.error:
-            raise CommandError("no mpota agent on the board: run mpota device install")
-        raise CommandError("the board failed: {}".format(ans.error.strip().splitlines()[-1]))
+            raise BoardError("no mpota agent on the board: run mpota device install", "no-agent")
+        raise BoardError("the board failed: {}".format(ans.error.strip().splitlines()[-1]), "board-error")
     if ans.failure:
         kind, reason = ans.failure
         if kind == "refused":
-            raise CommandError("the board refused the bundle: {}".format(reason))
+            raise BoardError("the board refused the bundle: {}".format(reason), reason)
         if kind == "transfer":
-            raise CommandError("transfer failed: {}".format(reason))
+            raise BoardError("transfer failed: {}".format(reason), reason)
         if kind == "lost":
-            raise CommandError("the serial line was lost during the transfer")
+            raise BoardError("the serial line was lost during the transfer", "lost")
         text = (not_done or {}).get(reason) or _NOT_DONE.get(reason)
-        raise CommandError(text or "the board did not do it: {}".format(reason))
+        raise BoardError(text or "the board did not do it: {}".format(reason), reason)
     if ans.result is None:
-        raise CommandError("the board gave no answer")
+        raise BoardError("the board gave no answer", "no-answer")
     return ans.result
 
 

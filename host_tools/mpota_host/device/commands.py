@@ -1,235 +1,98 @@
 # SPDX-License-Identifier: MIT
 """`mpota device ...`: bring up a board over its USB serial port
-(docs/BRINGUP.md). Each handler opens the port, calls into mpota.bringup on
-the board and prints its answer, as text or with --json as one JSON object.
-The board decides everything about an update; the host only carries files.
-install is in install.py.
+(docs/BRINGUP.md). Each handler calls mpota_host.Board (board_api.py: the
+one implementation, also the Python API) and prints its answer, as text or
+with --json as one JSON object. install is in install.py.
 """
 
-import json
-import os
-import time
+import dataclasses
 
-from mpota.bundle import trust
-from mpota.bundle.error import BundleError
-
-from .. import files, timefmt
-from ..errors import CommandError
+from .. import timefmt
+from ..board_api import Board
 from ..progress import Progress
-from . import board, wire
-from .calls import FORGET_AGENT, bringup, connect, show
+from .calls import show
 from .install import cmd_install
 
-CA_FILE = "mpota-ca.der"
-# The longest a board may stay silent during a push: erasing a slot's
-# sector and hashing a chunk take well under this on a real board.
-_PUSH_SILENCE = 120.0
 
-
-# provision
-
-def _der(path):
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-
-    data = files.read(path)
-    try:
-        cert = x509.load_pem_x509_certificate(data) if b"-----BEGIN" in data else x509.load_der_x509_certificate(data)
-    except ValueError:
-        raise CommandError("{} is not a certificate (PEM or DER)".format(path)) from None
-    return cert.public_bytes(serialization.Encoding.DER)
-
-
-def _config(args):
-    cfg = {"device_class": args.device_class, "product": args.product, "target": args.target,
-           "bank": args.bank, "slot_size": args.slot_size, "table_size": args.table_size,
-           "chunk_area": args.chunk_area, "max_attempts": args.max_attempts, "dir": "slots"}
-    if args.hw_rev:
-        cfg["hw_rev"] = args.hw_rev
-    if args.ram_flash is not None and args.rp2_flash is not None:
-        raise CommandError("--ram-flash and --rp2-flash are two different flashes: give one")
-    if args.bank == "flash":
-        cfg["flash"] = {"sector": args.sector, "page": 256, "write": 1}
-        if args.ram_flash is not None:
-            cfg["flash"]["ram"] = args.ram_flash
-        elif args.rp2_flash is not None:
-            cfg["flash"]["rp2"] = args.rp2_flash
-        else:
-            cfg["flash"]["file"] = "flash"
-    elif args.ram_flash is not None:
-        raise CommandError("--ram-flash needs --bank flash")
-    elif args.rp2_flash is not None:
-        raise CommandError("--rp2-flash needs --bank flash")
-    if args.server:
-        cfg["source"] = args.server
-    if args.ca:
-        if not args.server:
-            raise CommandError("--ca needs --server")
-        cfg["ca"] = CA_FILE
-    if args.no_clock:
-        cfg["clock"] = False
-    return cfg
-
-
-_REFUSED_CONFIG = {"config": "the board refused this configuration (config): its flash, bank or "
-                             "sizes do not fit the board; nothing was written"}
+def _board(args):
+    return Board(args.port, mount=args.mount)
 
 
 def cmd_provision(args):
-    doc = files.read(args.root, 4096)
-    try:
-        root = trust.load_root(doc)
-    except BundleError as e:
-        raise CommandError("{} is not a root document: {}".format(args.root, e.reason)) from None
-    cfg = _config(args)
-    ca = _der(args.ca).hex() if args.ca else None
-    with connect(args) as link:
-        if "ram" not in cfg.get("flash", {}) and board.probe(link).platform == "qemu":
-            # Its machine.reset() ends the emulator, and only a RAM bank
-            # gets the soft reset instead (the rule of bringup.reset_kind,
-            # docs/BRINGUP.md).
-            raise CommandError("the emulated board ends at a reset: provision it with "
-                               "--bank flash --ram-flash 0x20000000")
-        res = bringup(link, "provision, {!r}, {!r}, {!r}, {!r}".format(
-            json.dumps(cfg), doc.hex(), ca, bool(args.force)), not_done=_REFUSED_CONFIG)
-    res.update({"config": cfg})
-    show(args, res, "provisioned: device class {}, bank {}, trust root version {}{}; "
-                     "next: mpota device push BUNDLE_DIR".format(
-                         args.device_class, cfg["bank"], root.version,
-                         ", updates from {}".format(args.server) if args.server else ""))
-
-
-# push
-
-# The board's heap for the push report: in use before the agent is
-# imported, the whole heap, and a sampler push() calls after every chunk
-# (after a collection: what stays live, not garbage not yet collected).
-_HEAP = """gc.collect()
-_idle = gc.mem_alloc()
-_size = _idle + gc.mem_free()
-def _heap():
-    gc.collect()
-    return gc.mem_alloc()
-"""
+    res = _board(args).provision(
+        args.root, args.device_class, force=args.force, product=args.product, hw_rev=args.hw_rev,
+        target=args.target, bank=args.bank, ram_flash=args.ram_flash, rp2_flash=args.rp2_flash,
+        slot_size=args.slot_size, table_size=args.table_size, chunk_area=args.chunk_area,
+        sector=args.sector, max_attempts=args.max_attempts, server=args.server, ca=args.ca,
+        clock=not args.no_clock)
+    show(args, res.raw, "provisioned: device class {}, bank {}, trust root version {}{}; "
+                        "next: mpota device push BUNDLE_DIR".format(
+                            args.device_class, res.bank, res.root_version,
+                            ", updates from {}".format(args.server) if args.server else ""))
 
 
 def cmd_push(args):
-    bundle = args.bundle
-    if not os.path.isdir(bundle):
-        raise CommandError("{} does not exist or is not a directory".format(bundle))
-    if not os.path.isfile(os.path.join(bundle, "manifest")):
-        raise CommandError("{} is not a bundle directory (it has no manifest)".format(bundle))
     bar = Progress("pushing", True if args.progress else None)
-    server = wire.FileServer(bundle, lambda name: wire.BUNDLE_NAME.match(name) is not None)
-    started = time.monotonic()
-    with connect(args) as link:
-        try:
-            res = bringup(link, "push, _heap", server, lambda done, total, how: bar(done, total),
-                           _PUSH_SILENCE, prelude=FORGET_AGENT + _HEAP)
-        finally:
-            server.close()
-        idle, size = (int(n) for n in link.exec("print(_idle, _size)")[-1].split())
-    res["seconds"] = round(time.monotonic() - started, 2)
-    res["sent"] = {"bytes": server.sent, "files": server.opened}
-    heap = res["heap"] = {"size": size, "idle": idle, "peak": res.pop("heap_peak")}
-    label = " ({})".format(res["label"]) if res["label"] else ""
-    if res["outcome"] == "up-to-date":
+    rep = _board(args).push(args.bundle, lambda done, total, how: bar(done, total))
+    label = " ({})".format(rep.label) if rep.label else ""
+    if rep.outcome == "up-to-date":
         text = "up-to-date: version {}{} is the image the board runs; nothing written".format(
-            res["version"], label)
+            rep.version, label)
     else:
         text = ("{} version {}{} into slot {}: {} chunks: {} sent over serial, {} copied locally, "
                 "{} already in the slot ({} bytes in {} s)".format(
-                    res["outcome"], res["version"], label, res["slot"], res["chunks"],
-                    res["fetched"], res["copied"], res["reused"], server.sent, res["seconds"]))
+                    rep.outcome, rep.version, label, rep.slot, rep.chunks, rep.fetched,
+                    rep.copied, rep.reused, rep.sent_bytes, rep.seconds))
     text += "\nboard heap: peak {} of {} bytes in use during the update ({} before the agent was loaded)".format(
-        heap["peak"], heap["size"], heap["idle"])
-    if res["outcome"] == "installed":
+        rep.heap.peak, rep.heap.size, rep.heap.idle)
+    if rep.outcome == "installed":
         text += "\nnext: mpota device reboot (starts the trial), then mpota device confirm"
-    show(args, res, text)
+    show(args, rep.raw, text)
 
-
-# status / log / confirm / reboot
 
 def _status_text(st):
-    a, t, d = st["active"], st["trial"], st["download"]
-    lines = ["agent {}, device class {}, bank {}".format(st["agent"], st["device_class"], st["bank"]),
+    a, t, d = st.active, st.trial, st.download
+    lines = ["agent {}, device class {}, bank {}".format(st.agent, st.device_class, st.bank),
              "active: slot {} version {} ({} bytes, sha256 {})".format(
-                 a["slot"], a["version"], a["size"], a["sha256"][:16]) if a["version"] or a["size"]
+                 a.slot, a.version, a.size, a.sha256[:16]) if a.version or a.size
              else "active: no image yet (the first push installs one)"]
     lines.append("trial: slot {} version {}, attempt {} of {}".format(
-        t["slot"], t["version"], t["attempts"], st["max_attempts"]) if t else "trial: none")
-    lines.append("min security counter: {}".format(st["min_security_counter"]))
-    lines.append("last sequence: {}".format(st["last_sequence"]))
-    lines.append("root version: {}".format(st["root_version"]))
+        t.slot, t.version, t.attempts, st.max_attempts) if t else "trial: none")
+    lines.append("min security counter: {}".format(st.min_security_counter))
+    lines.append("last sequence: {}".format(st.last_sequence))
+    lines.append("root version: {}".format(st.root_version))
     lines.append("download: slot {}, {} units done, {} fetched, {} copied, image {}".format(
-        d["slot"], d["units"], d["fetched"], d["copied"], d["image_sha256"][:16]) if d else "download: none")
+        d.slot, d.units, d.fetched, d.copied, d.image_sha256[:16]) if d else "download: none")
     return "\n".join(lines)
 
 
 def cmd_status(args):
-    with connect(args) as link:
-        st = bringup(link, "status")
-    show(args, st, _status_text(st))
+    st = _board(args).status()
+    show(args, st.raw, _status_text(st))
 
 
 def cmd_log(args):
-    with connect(args) as link:
-        events = bringup(link, "log")
+    events = _board(args).log()
     text = "\n".join("{} {} {} {}{}".format(
-        timefmt.show(e["time"]) if e["time"] else "-", e["event"], e["what"], e["value"],
-        " " + e["reason"] if e["reason"] else "") for e in events) or "(no events)"
-    if args.json:
-        print(json.dumps(events, indent=2))
-    else:
-        print(text)
+        timefmt.show(e.time) if e.time else "-", e.event, e.what, e.value,
+        " " + e.reason if e.reason else "") for e in events) or "(no events)"
+    show(args, [dataclasses.asdict(e) for e in events], text)
 
 
 def cmd_confirm(args):
-    with connect(args) as link:
-        res = bringup(link, "confirm")
-    show(args, res, "confirmed version {}".format(res["version"]) if res["confirmed"]
-          else "nothing to confirm: no trial is running (version {} is active)".format(res["version"]))
-
-
-# The reset itself: soft where the board's config asks for it or the port
-# has no hard reset (the unix port); the answer line first, so the host
-# knows how to wait.
-_RESET = """import machine, time
-_hard = {} and hasattr(machine, 'reset')
-print('~~D {{"reset": "%s"}}' % ('hard' if _hard else 'soft'))
-if _hard:
-    time.sleep_ms(100)
-    machine.reset()
-machine.soft_reset()
-"""
+    res = _board(args).confirm()
+    show(args, res.raw, "confirmed version {}".format(res.version) if res.confirmed
+          else "nothing to confirm: no trial is running (version {} is active)".format(res.version))
 
 
 def cmd_reboot(args):
-    with connect(args) as link:
-        kind = bringup(link, "reset_kind")["reset"]
-        ans = wire.converse(link, _RESET.format(kind == "hard"))
-        res = ans.result or {}
-        if res.get("reset") == "soft":
-            said = link.after_soft_reset()
-            if args.mount:
-                # A board without a filesystem does not run boot.py; its
-                # filesystem is the mount, so the host runs it, as a board
-                # runs its own at start.
-                out = link.run("import os\ntry:\n os.stat('boot.py')\nexcept OSError:\n pass\n"
-                               "else:\n exec(open('boot.py').read())\n")
-                said = "\n".join(out.lines + ([out.error.strip()] if out.error else []))
-        elif res.get("reset") == "hard":
-            said = link.after_hard_reset()
-        else:
-            raise CommandError("the board did not reset: {}".format(
-                (ans.error or "no answer").strip().splitlines()[-1]))
-        st = bringup(link, "status")
-    t = st["trial"]
+    res = _board(args).reboot()
+    st, t = res.status, res.status.trial
     now = ("running version {} on trial (attempt {} of {}): check it, then mpota device confirm".format(
-        t["version"], t["attempts"], st["max_attempts"]) if t else
-        "running version {}".format(st["active"]["version"]))
-    show(args, {"reset": res["reset"], "boot": said.splitlines(), "status": st},
-          "\n".join(([said] if said else []) + [now]))
+        t.version, t.attempts, st.max_attempts) if t else
+        "running version {}".format(st.active.version))
+    said = "\n".join(res.boot)
+    show(args, res.raw, "\n".join(([said] if said else []) + [now]))
 
 
 def arguments(p):

@@ -6,12 +6,13 @@ import os
 import shutil
 import tempfile
 import time
+import types
 
 from ..errors import CommandError
 from . import agent as A
 from . import board as B
 from . import wire
-from .calls import connect, forget_agent, show
+from .calls import forget_agent, show
 
 BOOT_PY = ("# Written by `mpota device install`: the agent's boot step (trial boots,\n"
            "# rollback) before the application, and one line saying what it chose.\n"
@@ -109,52 +110,67 @@ def _copy(link, lib, tmp, names):
             (ans.error or "no answer").strip().splitlines()[-1]))
 
 
-def cmd_install(args):
-    with connect(args) as link:
-        board = B.probe(link)
-        board.check_micropython()
-        if board.frozen_agent:
-            show(args, {"installed": False, "frozen": board.agent},
-                  "the agent {} is frozen into this firmware: nothing to install".format(board.agent))
-            return
-        lib = board.lib()
-        mpy_cross, natmod, notes = _choose(args, board)
-        started = time.monotonic()
-        with tempfile.TemporaryDirectory(prefix="mpota-install-") as tmp:
-            names = A.stage(tmp, mpy_cross)
-            if natmod:
-                shutil.copyfile(natmod[0], os.path.join(tmp, "ed25519.mpy"))
-                names.append("ed25519.mpy")
-            size = sum(os.path.getsize(os.path.join(tmp, n)) for n in names)
-            _copy(link, lib, tmp, names)
-        seconds = time.monotonic() - started
-        boot = _write_start(link, "boot.py", BOOT_PY)
-        main = _write_start(link, "main.py", MAIN_PY)
-        forget_agent(link)
-        check = link.exec("import json, mpota, mpota.crypto as c\n"
-                          "print(json.dumps([mpota.__version__, c.IMPLEMENTATION]))")
-        version, impl = json.loads(check[-1])
-        forget_agent(link)
-    kind = ".mpy" if mpy_cross else ".py"
+def install(link, mpy_cross=None, natmod=None, sources=False, pure_python=False):
+    """Copy the agent onto the board on `link`; return what was done, as
+    `mpota device install --json` prints it (mpota_host.Board.install)."""
+    args = types.SimpleNamespace(mpy_cross=mpy_cross, natmod=natmod, sources=sources,
+                                 pure_python=pure_python)
+    board = B.probe(link)
+    board.check_micropython()
+    if board.frozen_agent:
+        return {"installed": False, "frozen": board.agent}
+    lib = board.lib()
+    mpy_cross, natmod, notes = _choose(args, board)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="mpota-install-") as tmp:
+        names = A.stage(tmp, mpy_cross)
+        if natmod:
+            shutil.copyfile(natmod[0], os.path.join(tmp, "ed25519.mpy"))
+            names.append("ed25519.mpy")
+        size = sum(os.path.getsize(os.path.join(tmp, n)) for n in names)
+        _copy(link, lib, tmp, names)
+    seconds = time.monotonic() - started
+    boot = _write_start(link, "boot.py", BOOT_PY)
+    main = _write_start(link, "main.py", MAIN_PY)
+    forget_agent(link)
+    check = link.exec("import json, mpota, mpota.crypto as c\n"
+                      "print(json.dumps([mpota.__version__, c.IMPLEMENTATION]))")
+    version, impl = json.loads(check[-1])
+    forget_agent(link)
+    return {"installed": True, "agent": version, "board": board.facts, "lib": lib,
+            "files": len(names), "kind": ".mpy" if mpy_cross else ".py", "bytes": size,
+            "seconds": round(seconds, 2), "ed25519": impl, "natmod": natmod[1] if natmod else None,
+            "boot_py": boot, "main_py": main, "notes": notes}
+
+
+def install_text(info):
+    """What `mpota device install` prints for install()'s answer."""
+    if not info["installed"]:
+        return "the agent {} is frozen into this firmware: nothing to install".format(info["frozen"])
+    board = B.Board(info["board"])
     crypto = ("C module in the firmware" if board.c_module else
-              "native module for {} (ed25519.mpy)".format(natmod[1]) if natmod else "pure Python fallback")
-    info = {"installed": True, "agent": version, "board": board.facts, "lib": lib,
-            "files": len(names), "kind": kind, "bytes": size, "seconds": round(seconds, 2),
-            "ed25519": impl, "natmod": natmod[1] if natmod else None, "boot_py": boot,
-            "main_py": main,
-            "notes": notes}
-    text = "\n".join(["note: " + n for n in notes] + [
+              "native module for {} (ed25519.mpy)".format(info["natmod"]) if info["natmod"]
+              else "pure Python fallback")
+    return "\n".join(["note: " + n for n in info["notes"]] + [
         "installed mpota {} on {}: {} files as {} ({} bytes) in {}".format(
-            version, board.describe(), len(names), kind, size, lib),
+            info["agent"], board.describe(), info["files"], info["kind"], info["bytes"], info["lib"]),
         "signature checks: {}".format(crypto),
         {"written": "boot.py written: the board runs mpota.boot() at every start",
          "present": "boot.py was already set up for mpota",
-         "other": "boot.py exists: add `import mpota.bringup; mpota.bringup.boot()` to it"}[boot],
+         "other": "boot.py exists: add `import mpota.bringup; mpota.bringup.boot()` to it"}[info["boot_py"]],
         {"written": "main.py written: the board then runs the chosen app's main.py",
          "present": "main.py was already set up for mpota",
          "other": "main.py exists: it starts the app (boot() put the app's folder first on "
-                  "sys.path), or add `import mpota.bringup; mpota.bringup.run_app()`"}[main]])
-    show(args, info, text)
+                  "sys.path), or add `import mpota.bringup; mpota.bringup.run_app()`"}[info["main_py"]]])
+
+
+def cmd_install(args):
+    from ..board_api import Board
+
+    info = Board(args.port, mount=args.mount).install(
+        mpy_cross=args.mpy_cross, natmod=args.natmod, sources=args.sources,
+        pure_python=args.pure_python)
+    show(args, info.raw, install_text(info.raw))
 
 
 def _write_start(link, name, text):

@@ -8,7 +8,8 @@ serial object underneath. Output is read here one byte at a time, never
 ahead, so mpremote's own reads (it looks for the next prompt) always find
 what they expect.
 
-Every failure becomes a CommandError with one line a person can act on.
+Every failure becomes a BoardError (a CommandError) with one line a person
+can act on and a reason code a script can test.
 """
 
 import contextlib
@@ -19,7 +20,7 @@ import os
 import select
 import time
 
-from ..errors import CommandError
+from ..errors import BoardError, CommandError
 
 # The raw REPL's banner; a soft reset ends with it too.
 _BANNER = b"raw REPL; CTRL-B to exit\r\n"
@@ -75,33 +76,36 @@ def find_port():
 
     ports = sorted(p.device for p in list_ports.comports() if p.vid is not None)
     if not ports:
-        raise CommandError("no board found: plug one in, or name its port with --port")
+        raise BoardError("no board found: plug one in, or name its port with --port", "no-board")
     if len(ports) > 1:
-        raise CommandError("several boards found ({}): choose one with --port".format(", ".join(ports)))
+        raise BoardError("several boards found ({}): choose one with --port".format(", ".join(ports)),
+                         "several-boards")
     return ports[0]
 
 
 def _why_not_open(port):
-    """Why a port would not open, as one line."""
+    """Why a port would not open, as a BoardError."""
     try:
         fd = os.open(port, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
     except FileNotFoundError:
-        return "no board at {}".format(port)
+        return BoardError("no board at {}".format(port), "no-board")
     except PermissionError:
-        return "no permission to open {} (on Linux: add yourself to the dialout group)".format(port)
+        return BoardError("no permission to open {} (on Linux: add yourself to the dialout group)".format(port),
+                          "port-permission")
     except OSError as e:
-        return "cannot open {}: {}".format(port, e.strerror)
+        return BoardError("cannot open {}: {}".format(port, e.strerror), "port-error")
     try:
         if not os.isatty(fd):
-            return "{} is not a serial port".format(port)
+            return BoardError("{} is not a serial port".format(port), "not-serial")
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as e:
         if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
-            return "port {} is busy: another program (a terminal, mpremote, an IDE) has it open".format(port)
-        return "cannot lock {}: {}".format(port, e.strerror)
+            return BoardError("port {} is busy: another program (a terminal, mpremote, an IDE) has it "
+                              "open".format(port), "port-busy")
+        return BoardError("cannot lock {}: {}".format(port, e.strerror), "port-error")
     finally:
         os.close(fd)
-    return "cannot open {} as a serial port".format(port)
+    return BoardError("cannot open {} as a serial port".format(port), "port-error")
 
 
 class BoardOutput:
@@ -125,7 +129,7 @@ class Link:
 
     def open(self):
         if not os.path.exists(self.port):
-            raise CommandError("no board at {}".format(self.port))
+            raise BoardError("no board at {}".format(self.port), "no-board")
         self._connect()
         opened = False
         try:
@@ -147,7 +151,7 @@ class Link:
             with _quiet():
                 self.t = SerialTransport(self.port, timeout=_READ_TIMEOUT)
         except TransportError:
-            raise CommandError(_why_not_open(self.port)) from None
+            raise _why_not_open(self.port) from None
         # A board that stops reading must not hang the host in a write.
         self.t.serial.write_timeout = _WRITE_TIMEOUT
 
@@ -193,8 +197,8 @@ class Link:
                     break
             except SerialException:
                 break
-        raise CommandError("no MicroPython REPL answers on {}: is it a MicroPython board, "
-                           "and is its program not blocking the REPL?".format(self.port))
+        raise BoardError("no MicroPython REPL answers on {}: is it a MicroPython board, "
+                         "and is its program not blocking the REPL?".format(self.port), "no-repl")
 
     def _mount(self):
         """Serve self.mount as the board's filesystem (mpremote mount, at
@@ -207,7 +211,7 @@ class Link:
             with _quiet():
                 self.t.mount_local(self.mount, unsafe_links=False)
         except TransportError as e:
-            raise CommandError("cannot mount {} on the board: {}".format(self.mount, _last(e))) from None
+            raise BoardError("cannot mount {} on the board: {}".format(self.mount, _last(e)), "mount") from None
         self.exec("import sys\nif '/remote/lib' not in sys.path:\n sys.path.append('/remote/lib')")
 
     def _unmounted(self):
@@ -227,9 +231,9 @@ class Link:
         try:
             self.t.exec_raw_no_follow(code)
         except TransportError as e:
-            raise CommandError("the board did not take the command: {}".format(_last(e))) from None
+            raise BoardError("the board did not take the command: {}".format(_last(e)), "lost") from None
         except SerialException:
-            raise CommandError("the board stopped reading on {}".format(self.port)) from None
+            raise BoardError("the board stopped reading on {}".format(self.port), "lost") from None
 
     def write(self, data):
         from serial import SerialException
@@ -237,7 +241,7 @@ class Link:
         try:
             self.t.serial.write(data)
         except SerialException:
-            raise CommandError("the board stopped reading on {}".format(self.port)) from None
+            raise BoardError("the board stopped reading on {}".format(self.port), "lost") from None
 
     def byte(self, deadline):
         from serial import SerialException
@@ -247,11 +251,11 @@ class Link:
             while not s.inWaiting():
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise CommandError("the board stopped answering on {}".format(self.port))
+                    raise BoardError("the board stopped answering on {}".format(self.port), "silent")
                 select.select([s.fd], [], [], min(left, 0.05))
             return s.read(1)
         except (SerialException, OSError):
-            raise CommandError("lost the board on {}".format(self.port)) from None
+            raise BoardError("lost the board on {}".format(self.port), "lost") from None
 
     def line(self, timeout):
         """The next line the running code prints (without its line end),
@@ -293,7 +297,7 @@ class Link:
         """Run code that must not fail; return its stdout lines."""
         out = self.run(code, timeout)
         if out.error:
-            raise CommandError("the board failed: {}".format(_last(out.error)))
+            raise BoardError("the board failed: {}".format(_last(out.error)), "board-error")
         return out.lines
 
     def write_file(self, path, data, piece=1024):
@@ -329,7 +333,8 @@ class Link:
                 return ""
             except CommandError:
                 if time.monotonic() > deadline:
-                    raise CommandError("the board did not come back on {} after its reset".format(self.port)) from None
+                    raise BoardError("the board did not come back on {} after its reset".format(self.port),
+                                     "no-return") from None
                 time.sleep(0.5)
 
 

@@ -11,7 +11,7 @@ import os
 import re
 import struct
 
-from ..errors import CommandError
+from ..errors import BoardError
 
 MAGIC = b"MF"
 OK = 0
@@ -61,7 +61,7 @@ class FileServer:
                 return frame(seq, HOST_ERROR)
             self.sent += len(data)
             return frame(seq, OK, data)
-        raise CommandError("the board sent an unknown request: {}".format(kind))
+        raise BoardError("the board sent an unknown request: {}".format(kind), "protocol")
 
     def _open(self, name, offset):
         self.close()
@@ -109,7 +109,7 @@ def converse(link, code, server=None, progress=None, timeout=60.0):
         if kind in ("O", "R"):
             seq, _, args = rest.partition(" ")
             if server is None or not seq.isdigit():
-                raise CommandError("the board asked for a file unexpectedly")
+                raise BoardError("the board asked for a file unexpectedly", "protocol")
             link.write(server.answer(kind, int(seq) & 0xFF, args))
         elif kind == "P":
             done, total, how = (rest.split(" ") + ["", "", ""])[:3]
