@@ -225,3 +225,19 @@ campaign: unix
 		--no-deps --target $(ATHERIS) atheris >$(ATHERIS).log 2>&1 \
 		|| { rm -rf $(ATHERIS); echo "campaign: atheris did not install (log: $(ATHERIS).log); fuzzing without it"; }
 	@cd $(ROOT) && $(PYTHON) tests/campaign/run.py
+
+# --- The fleet service (docs/FLEET.md) --------------------------------------
+#
+#   make bench-fleet  ingest rate on SQLite and PostgreSQL, dashboard p95
+#                     with 100,000 devices and 1,000,000 reports, memory
+#   make demo-fleet   50 simulated devices, a staged rollout watched and
+#                     halted by `mpota fleet serve`; screenshot in
+#                     build/demo-fleet/
+
+.PHONY: bench-fleet demo-fleet
+
+bench-fleet: setup
+	@cd $(ROOT) && $(PYTHON) tests/bench_fleet.py
+
+demo-fleet: unix
+	@cd $(ROOT) && $(PYTHON) scripts/demo_fleet.py
