@@ -382,8 +382,8 @@ class Board:
         and mpota.json (board_config's arguments: bank, slot_size, ...).
         A provisioned board is refused unless force, which starts it over
         (and forgets its anti-rollback counters)."""
-        what = "the root document" if isinstance(root, (bytes, bytearray)) else str(root)
-        doc = bytes(root) if isinstance(root, (bytes, bytearray)) else files.read(str(root), 4096)
+        what = "the root document" if isinstance(root, (bytes, bytearray)) else os.fspath(root)
+        doc = bytes(root) if isinstance(root, (bytes, bytearray)) else files.read(os.fspath(root), 4096)
         try:
             trust.load_root(doc)
         except BundleError as e:
@@ -409,7 +409,7 @@ class Board:
         as over the air and installs it as a trial. After a cut (a pulled
         cable, an exception from progress) the next push resumes: chunks
         already verified in the slot are not sent again."""
-        bundle = str(bundle)
+        bundle = os.fspath(bundle)
         if not os.path.isdir(bundle):
             raise BoardError("{} does not exist or is not a directory".format(bundle), "usage")
         if not os.path.isfile(os.path.join(bundle, "manifest")):

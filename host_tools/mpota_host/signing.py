@@ -13,7 +13,7 @@ CommandError with the CLI's messages.
 import hashlib
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 from cryptography.hazmat.primitives import serialization
@@ -107,7 +107,7 @@ class Bundle:
     label: str
     image_size: int
     chunks: int
-    manifest: bytes
+    manifest: bytes = field(repr=False)
 
     def __fspath__(self) -> str:
         return self.path
