@@ -20,7 +20,7 @@ CORE = (
     "crypto/__init__.py",
     "state/__init__.py", "state/fields.py", "state/log.py", "state/record.py",
     "update/__init__.py", "update/offer.py", "update/fetch.py", "update/stream.py",
-    "update/pump.py", "update/transfer.py", "update/install.py",
+    "update/pump.py", "update/transfer.py", "update/runs.py", "update/install.py",
     "source/__init__.py", "source/local.py",
     "flash/__init__.py", "flash/region.py",
     "slots/__init__.py", "slots/flash.py",

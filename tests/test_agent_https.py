@@ -49,10 +49,11 @@ def test_delta_update_over_https_with_trial_confirm_and_status_reports(tmp_path,
         out = _ok(kit.sim(dev, "install"))
         m = re.search(r"installed version 2: (\d+) chunks: (\d+) fetched .*, (\d+) copied", out)
         chunks, fetched, copied = (int(g) for g in m.groups())
-        # Only the chunk holding main.py differs from v1.
+        # Only the chunk holding main.py differs from v1: one run of one
+        # chunk, asked for with a Range over the stream file.
         assert fetched == 1 and copied == chunks - 1
-        chunk_gets = [line for line in server.err if '"GET /v2/chunks/' in line]
-        assert len(chunk_gets) == fetched
+        gets = [line for line in server.err if '"GET /v2/chunks/' in line or '"GET /v2/stream/' in line]
+        assert len(gets) == fetched and '"GET /v2/stream/' in gets[0] and '" 206 ' in gets[0]
         _ok(kit.sim(dev, "reboot"))
         assert "active: slot 1 version 2" in _ok(kit.sim(dev, "status"))
     reports = _status_lines(tree)
@@ -61,18 +62,20 @@ def test_delta_update_over_https_with_trial_confirm_and_status_reports(tmp_path,
     assert reports[-1]["min_security_counter"] == 2
 
 
-def test_connection_dropped_mid_chunk_over_https_resumes_without_refetching(tmp_path, tree):
-    with Serve(tree, "--fault", "drop:300", "--fault-on", "/chunks/",
+def test_connection_dropped_mid_run_over_https_resumes_without_refetching(tmp_path, tree):
+    with Serve(tree, "--fault", "drop:300", "--fault-on", "/stream/",
                "--fault-times", "3", quiet=False) as server:
         dev = tmp_path / "dev"
         _ok(_provision(dev, tree, server, "new/"))
         out = _ok(kit.sim(dev, "install"))
-        gets = [line for line in server.err if '"GET /new/chunks/' in line]
+        gets = [line for line in server.err if '"GET /new/' in line]
     assert "installed version 3: 40 chunks: 40 fetched (40960 bytes)" in out
-    # 40 chunks; the first is cut after 300 bytes three times, each time
-    # resumed with a Range where it stopped (300, 600, 900), never from 0.
-    assert len(gets) == 43
-    assert sum('" 206 ' in line for line in gets) == 3
+    # 40 chunks in one run over the stream file, cut after 300 bytes three
+    # times, each time resumed with a Range where it stopped (300, 600,
+    # 900), never from 0; no chunk file asked for.
+    runs = [line for line in gets if '"GET /new/stream/' in line]
+    assert len(runs) == 4 and not [line for line in gets if "/chunks/" in line]
+    assert sum('" 206 ' in line for line in runs) == 3
 
 
 def test_server_with_a_certificate_from_another_ca_changes_nothing(tmp_path, tree):

@@ -14,7 +14,7 @@ from mpota.bundle import directory, trust
 from mpota.bundle import format as F
 from mpota.bundle.error import BundleError
 
-from . import apppack, files, keys, outdir, reasons, rootcmd, serve, timefmt, writer
+from . import apppack, files, keys, outdir, reasons, rootcmd, serve, streamfile, timefmt, writer
 from . import signer as signing
 from .device import commands as device
 from .rollout import commands as rollout
@@ -168,6 +168,7 @@ def cmd_verify(args):
         print(json.dumps({"valid": False, "bundle": args.bundle, "reason": e.reason,
                           "meaning": reasons.meaning(e.reason)}, indent=2))
         raise _Quiet() from None
+    streamfile.check(args.bundle, m)  # unsigned, but every byte as the table says
     if args.json:
         print(json.dumps({"valid": True, "bundle": args.bundle, "product": m.product,
                           "device_class": m.device_class,
@@ -223,7 +224,7 @@ def _parser():
     rootcmd.arguments(c)
 
     c = sub.add_parser("sign", help="make a signed bundle from an image",
-                       description="Cut IMAGE into chunks, write them and the chunk table to "
+                       description="Cut IMAGE into chunks, write them, the chunk table and the stream file to "
                                    "BUNDLE_DIR and sign the manifest with every -k key. Every option "
                                    "is checked first; the bundle is built in a hidden directory "
                                    "beside BUNDLE_DIR and renamed into place when complete, so a "
@@ -265,7 +266,7 @@ def _parser():
     c.add_argument("--force", action="store_true",
                    help="replace the bundle in BUNDLE_DIR: the old one is deleted once the new one "
                         "is complete; the state directory of mpota serve (.mpota-serve/) moves into the "
-                        "new one. A directory holding anything else but a bundle (manifest, table/, "
+                        "new one. A directory holding anything else but a bundle (manifest, table/, stream/, "
                         "chunks/, roots/) is never replaced")
     c.add_argument("--progress", action="store_true", help="show progress even when stderr is not a terminal")
     c.add_argument("--json", action="store_true", help="what was written, as JSON on stdout")

@@ -26,7 +26,7 @@ _CODECS = {F.CODEC_NONE: "none", F.CODEC_DEFLATE: "deflate"}
 # has a 19 MB table); a manifest claiming more is not followed.
 MAX_TABLE = 32 << 20
 _PIECE = 64 * 1024
-_PARTS = ("manifest", "table", "chunks", "roots")
+_PARTS = ("manifest", "table", "chunks", "roots", "stream")
 
 
 def read_manifest(bundle):

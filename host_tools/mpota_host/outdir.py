@@ -18,7 +18,7 @@ import tempfile
 
 from .errors import CommandError
 
-BUNDLE_PARTS = ("manifest", "table", "chunks", "roots")
+BUNDLE_PARTS = ("manifest", "table", "chunks", "roots", "stream")
 # mpota serve's default state directory: kept, not replaced.
 SERVE_STATE = ".mpota-serve"
 

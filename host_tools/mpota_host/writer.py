@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: MIT
 """Write a bundle directory (docs/FORMAT.md, "Layout"): cut the image into
 chunks, compress each where it helps, write them content-addressed, write
-the chunk table, then the signed manifest last, so a directory without a
-`manifest` is never mistaken for a finished bundle."""
+the chunk table and the stream file (every chunk's stored bytes in table
+order, for devices that fetch runs of chunks in one request), then the
+signed manifest last, so a directory without a `manifest` is never
+mistaken for a finished bundle."""
 
 import hashlib
 import os
@@ -16,6 +18,10 @@ from mpota.bundle.error import BundleError
 from . import document as D
 from . import files, outdir
 from .errors import CommandError
+
+# The stream file's folder: stream/<table SHA-256 hex> (docs/FORMAT.md,
+# "Layout"; the device's name is update/runs.py's).
+STREAM = "stream"
 
 CODECS = {"none": F.CODEC_NONE, "deflate": F.CODEC_DEFLATE}
 TARGETS = {"firmware": F.TARGET_FIRMWARE, "app": F.TARGET_APP}
@@ -156,8 +162,9 @@ def _put(path, data):
             f.write(data)
 
 
-def _chunk(src, i, size, params, out, image_h):
-    # Read, hash, maybe compress and store chunk i; return its table entry.
+def _chunk(src, i, size, params, out, image_h, stream):
+    # Read, hash, maybe compress and store chunk i (and append it to the
+    # stream file); return its table entry.
     try:
         raw = src.read(params.chunk_size)
     except OSError as e:
@@ -173,6 +180,7 @@ def _chunk(src, i, size, params, out, image_h):
             codec, stored = F.CODEC_DEFLATE, packed
             stored_sha = hashlib.sha256(packed).digest()
     _put(os.path.join(out, "chunks", stored_sha.hex()), stored)
+    stream.write(stored)
     return entry(codec, stored, stored_sha, raw_sha)
 
 
@@ -187,21 +195,24 @@ def _open_image(image):
 
 
 def _write_chunks(src, size, params, out, progress):
-    """Write every chunk and the table into `out`; return (image SHA-256,
-    table SHA-256)."""
+    """Write every chunk, the table and the stream file into `out`; return
+    (image SHA-256, table SHA-256)."""
     os.mkdir(os.path.join(out, "chunks"))
     os.mkdir(os.path.join(out, "table"))
+    os.mkdir(os.path.join(out, STREAM))
     count = (size + params.chunk_size - 1) // params.chunk_size
     image_h, table_h = hashlib.sha256(), hashlib.sha256()
     partial = os.path.join(out, "table", "partial")
-    with open(partial, "wb") as table:
+    spartial = os.path.join(out, STREAM, "partial")
+    with open(partial, "wb") as table, open(spartial, "wb") as stream:
         for i in range(count):
-            e = _chunk(src, i, size, params, out, image_h)
+            e = _chunk(src, i, size, params, out, image_h, stream)
             table.write(e)
             table_h.update(e)
             if progress:
                 progress(i + 1, count)
     os.rename(partial, os.path.join(out, "table", table_h.hexdigest()))
+    os.rename(spartial, os.path.join(out, STREAM, table_h.hexdigest()))
     return image_h.digest(), table_h.digest()
 
 

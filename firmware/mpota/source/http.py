@@ -55,6 +55,9 @@ class HttpSource:
       it as a whole.
     """
 
+    # open() takes an end: a bounded Range (update/runs.py).
+    ranges = True
+
     def __init__(self, base_url, ca=None, allow_http=False, connect_timeout=10,
                  read_timeout=10, retries=3, backoff=0.5, max_backoff=8,
                  min_rate=128, keep_alive=True):
@@ -91,18 +94,26 @@ class HttpSource:
         self._h = Head()
         self._idle = None
         self._post_headers = ""
+        self._end = 0
 
-    def open(self, name, offset=0):
-        """A reader of the file `name` from byte `offset` on."""
+    def open(self, name, offset=0, end=0):
+        """A reader of the file `name` from byte `offset` on; with end,
+        of bytes offset to end - 1 only (Range: bytes=offset-(end-1)).
+        A server that ignores that Range answers with the whole file: the
+        reader's .whole is then True and it starts at byte 0."""
         check_name(name)
-        if offset < 0:
+        if offset < 0 or (end and end <= offset):
             raise ValueError("offset")
         host, port, path = self._host, self._port, self._path + name
-        for _ in range(_MAX_REDIRECTS + 1):
-            conn = self._fetch(host, port, path, offset)
-            if self._h.status not in _REDIRECTS:
-                return self._answer(conn, offset)
-            host, port, path = self._follow(conn, host, port, path)
+        self._end = end
+        try:
+            for _ in range(_MAX_REDIRECTS + 1):
+                conn = self._fetch(host, port, path, offset)
+                if self._h.status not in _REDIRECTS:
+                    return self._answer(conn, offset, end)
+                host, port, path = self._follow(conn, host, port, path)
+        finally:
+            self._end = 0
         raise SourceError("http-status")  # too many redirects
 
     def post(self, target, data, headers="", reply=None):
@@ -155,12 +166,16 @@ class HttpSource:
 
     # One response
 
-    def _answer(self, conn, offset):
+    def _answer(self, conn, offset, end=0):
         h = self._h
         st = h.status
         if st == 200:
             if h.length < 0 or h.length < offset:
                 raise _failed(conn, "bad-response")
+            if end:
+                b = self._body(conn, h.length)
+                b.whole = True  # the caller decides whether to read on
+                return b
             if offset:
                 try:
                     discard(conn, self._head, offset, self._read_ms, self._win_min)
@@ -168,6 +183,11 @@ class HttpSource:
                     conn.close()
                     raise
             return self._body(conn, h.length - offset)
+        if st == 206 and end:
+            if (not h.ranged or h.length < 0 or h.first != offset or h.last != end - 1
+                    or h.total < end or h.length != end - offset):
+                raise _failed(conn, "bad-response")
+            return self._body(conn, h.length)
         if st == 206:
             if (not offset or not h.ranged or h.length < 0 or h.first != offset
                     or h.total < 0 or h.last != h.total - 1
@@ -298,6 +318,8 @@ class HttpSource:
                 len(data), self._post_headers)
         else:
             extra = "Range: bytes={}-\r\n".format(offset) if offset else ""
+            if self._end:
+                extra = "Range: bytes={}-{}\r\n".format(offset, self._end - 1)
         if not self._keep_alive:
             extra += "Connection: close\r\n"
         return "{} {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: mpota\r\nAccept-Encoding: identity\r\n{}\r\n".format(

@@ -58,6 +58,8 @@ class Body:
     refused as 'timeout' at the next read. When it ends, the connection
     goes back to `owner.keep()` if it can carry another request."""
 
+    whole = False  # HttpSource.open: a Range answered with the whole file
+
     def __init__(self, owner, conn, left, close_after, read_ms, win_min, small):
         self._owner = owner
         self._conn = conn

@@ -6,6 +6,8 @@
   pump      moves bytes from a reader into a region without allocating
   transfer  one file or chunk into a region: resumed downloads, local
             copies, deflated chunks staged and inflated
+  runs      which chunks to fetch, and runs of them in one request over
+            the bundle's stream file
   stream    a region as a stream for the decompressor
   install   the flow itself (docs/AGENT.md, "Install")
 """

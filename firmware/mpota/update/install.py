@@ -33,7 +33,7 @@ from ..sha256 import sha256
 from ..source import SourceError
 from ..state import log as L
 from ..state.fields import NONE
-from . import offer
+from . import offer, runs
 from .transfer import Transfer
 
 from micropython import const
@@ -123,7 +123,10 @@ class Install:
         else:
             self.t.reserved = None
         self._table()
-        self._units()
+        try:
+            self._units()
+        finally:
+            self.stream.close()
         self._readback()
         try:
             dev.bank.prepare(i, m.image_size)
@@ -163,7 +166,7 @@ class Install:
             check = TableCheck(m)
             self.pump.scan(t, 0, n, check)
             try:
-                check.finish()
+                self._streams(check.finish())
                 return
             except BundleError:
                 pass
@@ -172,11 +175,15 @@ class Install:
         try:
             self.t.download("table/" + _hex(m.table_sha256), n, check, t, 0,
                             "missing-table", "truncated-table")
-            check.finish()
+            self._streams(check.finish())
         except BundleError as e:
             self._refuse(e)
         st.p_table = 1
         self.dev.save(st)
+
+    def _streams(self, total):
+        # total: the stored bytes of every chunk, the stream file's size.
+        self.stream = runs.Stream(self.t.src, runs.name(_hex(self.m.table_sha256)), total, self.pump)
 
     def _load(self, c):
         e = self.entry
@@ -195,51 +202,36 @@ class Install:
         units = (m.image_size + unit - 1) // unit
         self.blank_full = self.pump.erased_digest(cs)
         self.blank_last = self.pump.erased_digest(m.chunk_len(n - 1)) if n else None
-        need = bytearray(per)
+        plan = self.plan = runs.Plan(self, per)
         since = 0
         self.report.reused += min(st.p_units * per, n)
         for u in range(st.p_units, units):
-            c0 = u * per
-            c1 = min(c0 + per, n)
-            self._survey(u * unit, unit, c0, c1, need)
-            for c in range(c0, c1):
-                if need[c - c0]:
-                    self._chunk(c)
-                else:
+            if u >= plan.u1:
+                # Which chunks of the next units are in the slot already,
+                # in the running slot, or to fetch (runs.py).
+                plan.window(u, units, n)
+            start = u * unit
+            if plan.dirty[u - plan.u0]:
+                # A range holds bytes that are neither its chunk nor
+                # erased: the unit is erased and written whole.
+                self.slot.erase_range(start, min(unit, self.slot.size - start))
+            for c in range(u * per, min(u * per + per, n)):
+                k = plan.kind[c - plan.c0]
+                if k == runs.REUSE:
                     self.report.reused += 1
                     self._tell(c, "reused")
+                else:
+                    self._chunk(c, k == runs.COPY)
             st.p_units = u + 1
             since += unit
             if since >= _SAVE_EVERY and u + 1 < units:
                 self.dev.save(st)
                 since = 0
 
-    def _survey(self, start, unit, c0, c1, need):
-        # Which chunks of the unit must be written; erase it if any range
-        # holds bytes that are neither the chunk nor erased.
-        dirty = False
-        for c in range(c0, c1):
-            e = self._load(c)
-            h = sha256()
-            self.pump.scan(self.slot, c * self.m.chunk_size, e.raw_len, h)
-            d = h.digest()
-            if same(d, e.raw_sha):
-                need[c - c0] = 0
-            else:
-                need[c - c0] = 1
-                blank = self.blank_full if e.raw_len == self.m.chunk_size else self.blank_last
-                dirty = dirty or not same(d, blank)
-        if dirty:
-            self.slot.erase_range(start, min(unit, self.slot.size - start))
-            for c in range(c0, c1):
-                need[c - c0] = 1
-
-    def _chunk(self, c):
+    def _chunk(self, c, local):
         e = self._load(c)
         off = c * self.m.chunk_size
-        h = sha256()
-        self.pump.scan(self.running, off, e.raw_len, h)
-        if same(h.digest(), e.raw_sha):
+        if local:
             # The running slot holds this chunk already: no download.
             self.t.copy(self.running, self.slot, off, e)
             self.report.copied += 1
@@ -247,11 +239,13 @@ class Install:
             self._tell(c, "copied")
             return
         name = "chunks/" + _hex(e.stored_sha)
+        run = self.stream
+        run.chunk(self.plan.offset(c), self.plan.run_end(c))
         try:
             if e.codec == F.CODEC_NONE:
-                self.t.plain(name, self.slot, off, e)
+                self.t.plain(name, self.slot, off, e, run)
             else:
-                self.t.deflated(name, self.slot, off, e, c, self.m)
+                self.t.deflated(name, self.slot, off, e, c, self.m, run)
         except (BundleError, SourceError) as err:
             offer.note(self.dev, self.st, L.CHUNK_FAIL, err.reason, c)
             raise

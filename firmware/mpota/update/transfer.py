@@ -32,35 +32,53 @@ class Transfer:
         if self.bits:
             self.room(True)
 
-    def download(self, name, n, check, region, addr, missing, short, hold=None):
+    def download(self, name, n, check, region, addr, missing, short, hold=None, run=None):
         """Stream file `name` (n bytes) into region at addr through check.
         A dropped transfer is reopened at the first byte not yet received,
         as long as each attempt brings at least _PROGRESS bytes or retries
-        remain."""
+        remain. run: a runs.Stream positioned for this chunk, whose open
+        response is read instead of the file while it serves."""
         p = self.pump
         p.start(region, addr, n, check)
         p.hold = hold
         failures = 0
         while True:
             before = p.done
+            r = None
             try:
-                r = self.src.open(name, p.done)
+                if run is not None:
+                    r = run.reader(p.done)
+                    if r is None:
+                        run = None  # the chunk's own file from here on
+                if r is None:
+                    r = self.src.open(name, p.done)
             except SourceError as e:
                 if e.reason == "not-found":
                     raise BundleError(missing)
-                r = None
                 err = e
             if r is not None:
+                ok = False
+                shared = run is not None
                 try:
                     if p.run(r):
-                        if p.extra(r):
+                        if run is not None:
+                            run.advance(n)
+                        elif p.extra(r):
                             raise BundleError("too-large")
+                        ok = True
                         return
-                    raise BundleError(short)
+                    if run is None:
+                        raise BundleError(short)
+                    run.fail()  # a short stream file: not a failure of the chunk
+                    run = None
+                    continue
                 except SourceError as e:
                     err = e
                 finally:
-                    r.close()
+                    if not shared:
+                        r.close()
+                    elif not ok and run is not None:
+                        run.close()
             got = p.done - before
             if got and got >= min(_PROGRESS, n - before):
                 # Only real progress forgives the failures: a server that
@@ -81,13 +99,13 @@ class Transfer:
         p.run(RegionReader(src_region, off))
         check.finish()
 
-    def plain(self, name, region, off, e):
+    def plain(self, name, region, off, e, run=None):
         check = Expect(e.stored_len, e.stored_sha, "truncated-chunk")
         self.download(name, e.stored_len, check, region, off, "missing-chunk",
-                      "truncated-chunk", self.hold)
+                      "truncated-chunk", self.hold, run)
         check.finish()
 
-    def deflated(self, name, region, off, e, c, m):
+    def deflated(self, name, region, off, e, c, m, run=None):
         """Stage the stored bytes in the scratch area, check them, then
         inflate into region at off and check the result."""
         from ..bundle import inflate
@@ -103,7 +121,7 @@ class Transfer:
         area.erase_range(at, e.stored_len)
         stored = Expect(e.stored_len, e.stored_sha, "truncated-chunk")
         self.download(name, e.stored_len, stored, area, at, "missing-chunk",
-                      "truncated-chunk", self.hold)
+                      "truncated-chunk", self.hold, run)
         stored.finish()
         # Only bytes whose stored hash matched reach the decompressor.
         stream = RegionStream(area, at, e.stored_len)

@@ -19,7 +19,7 @@ from mpota.bundle import format as F
 from mpota.bundle import trust as T
 from mpota.bundle.error import BundleError
 
-from .. import files, reasons
+from .. import files, reasons, streamfile
 from ..errors import CommandError
 from . import plan as P
 from . import repo as Repo
@@ -76,6 +76,7 @@ def _bundle(path, root, now, device_class=None):
         m = directory.verify(path, r, now=now, device_class=device_class)
     except BundleError as e:
         raise _refused(e, "{} as a bundle".format(path))
+    streamfile.check(path, m)
     return sha256(doc), m
 
 
@@ -86,15 +87,17 @@ def _same_bundle(src, dst, root, now):
         with open(os.path.join(dst, "manifest"), "rb") as f:
             if f.read() != files.read(os.path.join(src, "manifest")):
                 return False
-        directory.verify(dst, directory.newest_root(dst, root), now=now)
+        m = directory.verify(dst, directory.newest_root(dst, root), now=now)
     except (OSError, BundleError):
         return False
-    return True
+    # The stream file too (publish writes one where the bundle had none).
+    return os.path.isfile(streamfile.path(dst, m)) and not streamfile.problem(dst, m)
 
 
 def _copy_bundle(src, dst):
     """Copy bundle directory src to dst whole: built beside it, renamed
-    into place (hidden entries such as mpota serve's state stay behind)."""
+    into place (hidden entries such as mpota serve's state stay behind).
+    A bundle signed without a stream file gets one (streamfile.py)."""
     parent = os.path.dirname(dst)
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=".tmp-", dir=parent)
@@ -102,6 +105,9 @@ def _copy_bundle(src, dst):
     try:
         shutil.copytree(src, os.path.join(tmp, "b"),
                         ignore=lambda d, names: [n for n in names if n.startswith(".")])
+        m = streamfile.manifest(os.path.join(tmp, "b"))
+        if not os.path.isfile(streamfile.path(os.path.join(tmp, "b"), m)):
+            streamfile.write(os.path.join(tmp, "b"), m)
         if os.path.exists(dst):
             old = tempfile.mkdtemp(prefix=".old-", dir=parent)
             os.rename(dst, os.path.join(old, "b"))
