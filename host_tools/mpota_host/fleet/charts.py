@@ -15,6 +15,7 @@ def _config(**kw):
     # js=[]: pygal would otherwise link its tooltip script from the network.
     return dict(style=_STYLE, js=[], disable_xml_declaration=True, width=720, height=300,
                 legend_at_bottom=True, legend_at_bottom_columns=6, print_values=False,
+                truncate_label=-1, truncate_legend=-1,
                 explicit_size=True, **kw)
 
 
