@@ -6,8 +6,15 @@ A missing build is a failure, never a skip: the message says to run
 """
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 import targets
+
+# No wall-clock limit in any test: hypothesis's per-example deadline and its
+# too-slow health check time the machine, not the code, and fail on a busy
+# one. Work is bounded by counts where it matters (tests/campaign/fuzz.py).
+settings.register_profile("mpota", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("mpota")
 
 
 def _built(target):

@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: MIT
 """Network faults from `mpota serve --fault`, over TLS, under the MicroPython
-unix build: each ends in a clean SourceError within bounded time, and where
-the data can still be had, resuming with open(name, offset) completes it."""
+unix build: each ends in a clean SourceError, and where the data can still
+be had, resuming with open(name, offset) completes it. A stalled or
+trickled answer would, left alone, end in a whole file or in the server
+letting go ('closed'): 'timeout' is the client's own limit at work, with
+no bound on elapsed time asserted."""
 
 import hashlib
 import os
@@ -62,19 +65,18 @@ def test_stalled_body_times_out_and_resume_completes(unix_target, tree):
         calls += "report('resumed', read_all, src, 'f', 10000, 1000)\n"
         stalled, resumed = _run(unix_target, srv, calls, read_timeout=0.5)
     assert stalled["error"] == "timeout"
-    assert stalled["ms"] < 2500
     assert resumed["ok"][:2] == [SIZE - 10000, _sha(data[10000:])]
 
 
 def test_trickling_body_is_cut_off_by_the_rate_floor(unix_target, tree):
     # 100 bytes a second: every read gets data within the read timeout, so
-    # only the rate floor (here 1000 bytes a second) ends it.
+    # only the rate floor (here 1000 bytes a second) ends it; left alone the
+    # 50 KB would arrive whole, after more than 8 minutes.
     root, _ = tree
     with Serve(root, "--fault", "slow:100") as srv:
         (r,) = _run(unix_target, srv, "report('slow', read_all, src, 'f', 0, 100)\n",
                     read_timeout=1.5, min_rate=1000)
     assert r["error"] == "timeout"
-    assert r["ms"] < 6000
 
 
 def test_range_answered_with_the_whole_file_still_resumes_correctly(unix_target, tree):

@@ -71,6 +71,17 @@ def resume_all(src, name, size=1024, limit=200):
             reasons.append(e.reason)
     raise RuntimeError('no end after {} opens'.format(limit))
 
+def counting_pauses(src):
+    """src, with the retry pauses it takes (HttpSource._pause) written down
+    in src.pauses: what a test counts instead of timing them."""
+    src.pauses = []
+    pause = src._pause
+    def counted(attempt):
+        src.pauses.append(attempt)
+        pause(attempt)
+    src._pause = counted
+    return src
+
 def report(label, fn, *args, **kw):
     t = ticks_ms()
     try:
