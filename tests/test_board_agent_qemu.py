@@ -1,6 +1,9 @@
 # SPDX-License-Identifier: MIT
-"""The agent on the emulated Cortex-M3 board (192 KB heap), driven by the
-real `mpota device` over the board's serial pty, as a board on USB.
+"""The agent on the emulated Cortex-M3 board (192 KB heap), over the
+board's serial pty as a board on USB: brought up by the host API's
+bring-up script (docs/examples/bringup.py), then driven by the real
+`mpota device`, and last by the host API's example hardware-in-the-loop
+tests through mpota's pytest plugin (docs/HOST_API.md).
 
 The board has no filesystem, so `--mount` serves a host directory as one
 (mpremote mount): the agent's .mpy files, mpota.json and boot.py live
@@ -16,6 +19,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 
 import pytest
 
@@ -25,6 +29,7 @@ from device_host import bundles as kit
 from device_host.ptyboard import QemuPort
 
 RAM_FLASH = "0x20000000"
+EXAMPLES = f.REPO / "docs" / "examples"
 
 
 class Board:
@@ -51,17 +56,31 @@ def work(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def board(work):
-    """The board, booted once for the module, with the agent installed and
-    provisioned (slots of 64 KB in RAM flash)."""
+    """The board, booted once for the module and brought up by the
+    bring-up script of docs/HOST_API.md as written (agent installed,
+    provisioned with slots of 64 KB in RAM flash, a first app confirmed),
+    with the keys of these tests."""
     fs = work / "fs"
     fs.mkdir()
+    keys = work / "bringup-work"
+    keys.mkdir()
+    kit.ROOT_KEY.write(keys, "root")
+    kit.UPDATE_KEY.write(keys, "update")
+    app = work / "first-app"
+    app.mkdir()
+    (app / "main.py").write_text("print('first app')\n")
     with QemuPort() as q:
-        b = Board(q.port, fs)
-        info = b.json("install")
-        assert info["kind"] == ".mpy" and info["ed25519"] == "c" and info["natmod"] is None
-        b.json("provision", "--root", kit.root(work), "--device-class", kit.DEVICE_CLASS,
-               "--bank", "flash", "--ram-flash", RAM_FLASH, "--slot-size", 65536)
-        yield b
+        proc = subprocess.run([sys.executable, str(EXAMPLES / "bringup.py"), q.port, str(app),
+                               "--device-class", kit.DEVICE_CLASS, "--mount", str(fs),
+                               "--ram-flash", RAM_FLASH], capture_output=True, text=True, cwd=work,
+                              timeout=600)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        out = proc.stdout.splitlines()
+        assert "  chunk 1 of 1: fetched" in out and "mpota: boot: trial of version 1" in out
+        assert out[-1] == "confirmed: the board runs version 1"
+        # The agent as .mpy; the firmware's C module, so no native one.
+        assert (fs / "lib" / "mpota" / "bringup.mpy").is_file() and not (fs / "lib" / "ed25519.mpy").exists()
+        yield Board(q.port, fs)
 
 
 @pytest.fixture
@@ -163,3 +182,16 @@ def test_a_bank_the_emulator_cannot_reboot_into_is_refused_at_provision(board, w
         1, "mpota: the emulated board ends at a reset: provision it with "
            "--bank flash --ram-flash 0x20000000\n")
     assert board.json("status")["bank"] == "flash"
+
+
+def test_hil_example_passes_on_the_emulated_board_through_the_plugin(board, tmp_path):
+    # docs/examples/test_hil.py as a user runs it, with mpota's pytest
+    # plugin; its fresh board is provisioned with the plugin's own root,
+    # so this runs last in the module.
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "--rootdir", str(tmp_path), str(EXAMPLES / "test_hil.py"),
+                           "--mpota-port", board.port, "--mpota-mount", str(board.fs),
+                           "--mpota-provision", "bank=flash,ram_flash={},slot_size=65536".format(RAM_FLASH)],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.splitlines()[-1].startswith("1 passed")
