@@ -24,7 +24,6 @@
 # "resume", "seconds".
 
 import binascii
-import hashlib
 import os
 import time
 
@@ -34,6 +33,7 @@ from mpota import apptar, trial
 from mpota.bundle.error import BundleError
 from mpota.device import Device
 from mpota.errors import AgentError
+from mpota.sha256 import sha256
 from mpota.flash.nor import NorFile, PowerCut
 from mpota.flash.region import FileRegion
 from mpota.source import SourceError
@@ -296,7 +296,7 @@ class Rig:
         return b.slot
 
     def slot_sha(self, slot, size):
-        h = hashlib.sha256()
+        h = sha256()
         buf = bytearray(1024)
         r = self.dev.bank.regions[slot]
         for a in range(0, size, 1024):
