@@ -6,11 +6,12 @@ import json
 import time
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 import fleetkit as K
 from mpota.bundle import format as F
 from mpota.rollout.cohort import bucket
+from mpota_host.fleet import client as C
 from mpota_host.fleet import db as D
 from mpota_host.fleet import models as M
 from mpota_host.fleet import queries, rollouts
@@ -111,6 +112,9 @@ def test_two_canary_rollbacks_halt_the_rollout_and_sign_a_halt(eng, tmp_path):
     K.report(eng, devs["dev-00002"], ("rolled-back", 3, "health"))
     (halt,) = rollouts.run_once(eng, pub.path, publisher)
     assert halt[0] == pub.sha and "canary" in halt[1]
+    # The pass kept the figures it judged by, for the dashboard.
+    snap = rollouts.snapshot(eng, pub.sha)
+    assert (snap["state"], snap["waves"][0]["rolled_back"]) == ("halt", 2)
     assert control_state(pub.path, pub.sha)[0] == F.STATE_HALT
     trail = queries.audit(eng)
     assert trail[0]["actor"] == "monitor" and trail[0]["action"] == "halt"
@@ -193,6 +197,30 @@ def test_devices_enrolled_after_a_rollout_began_join_it(eng, tmp_path):
 
 
 def test_migrations_are_applied_once(eng):
-    assert D.migrate(eng) == "0001"
+    assert D.migrate(eng) == "0002"
     with eng.connect() as conn:
         assert D.get_setting(conn, "session_key")
+
+
+@pytest.mark.parametrize("kind", K.BACKENDS)
+def test_upgrade_from_the_first_schema_keeps_devices_and_reports(kind, tmp_path):
+    from alembic import command
+    from alembic.config import Config
+
+    url = (D.url_for(None, str(tmp_path / "old")) if kind == "sqlite"
+           else D.url_for(K.PG.new_database(), None))
+    eng = D.engine_for(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", D.MIGRATIONS)
+    with eng.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.execute(text("INSERT INTO devices (device_id, secret, enrolled) "
+                          "VALUES ('old-1', :s, 1)"), {"s": b"0123456789abcdef0123456789abcdef"})
+    assert D.migrate(eng) == "0002"
+    from mpota_host.fleet import reports
+    d = C.Device("old-1", b"0123456789abcdef0123456789abcdef")
+    assert K.report(eng, d, ("boot", 1, "")) == 1
+    with eng.connect() as conn:
+        assert conn.execute(select(M.rollouts.c.figures)).all() == []
+    eng.dispose()

@@ -196,7 +196,7 @@ async def overview(request):
 
 
 def _rollout_page(svc, sha):
-    fig = rollouts.figures(svc.eng, sha)
+    fig = rollouts.snapshot(svc.eng, sha)
     if fig is None:
         return None
     return fig, queries.rollbacks(svc.eng, fig["version"]), queries.audit(svc.eng, 50, sha)
@@ -335,8 +335,9 @@ async def api_rollouts(request):
 
 @api
 async def api_rollout(request):
-    fig = await run_in_threadpool(rollouts.figures, request.app.state.svc.eng,
-                                  request.path_params["sha"])
+    # ?live=1 counts now instead of reading the last monitor pass's figures.
+    count = rollouts.figures if request.query_params.get("live") else rollouts.snapshot
+    fig = await run_in_threadpool(count, request.app.state.svc.eng, request.path_params["sha"])
     if fig is None:
         return JSONResponse({"error": "no such rollout"}, status_code=404)
     return JSONResponse(fig)

@@ -118,6 +118,9 @@ rollouts = Table(
     Column("control_version", BigInteger, nullable=False),
     Column("rules", Text, nullable=True),  # JSON: this rollout's own halt rules
     Column("halt_reason", Text, nullable=True),
+    # The figures of the last monitor pass (JSON) and when (migration 0002).
+    Column("figures", Text, nullable=True),
+    Column("figures_at", Float, nullable=True),
 )
 
 # Who is in a rollout: the selected devices with their bucket.

@@ -284,17 +284,40 @@ def set_rules(eng, actor, rules, plan_sha=None):
     return checked
 
 
+def snapshot(eng, plan_sha):
+    """The rollout's figures as the last monitor pass counted them (with
+    its state, cap and halt reason as they are now), or counted now if no
+    pass has yet. None if there is no such rollout."""
+    with eng.connect() as conn:
+        ro = conn.execute(select(M.rollouts).where(M.rollouts.c.plan_sha == plan_sha)).first()
+    if ro is None:
+        return None
+    if ro.figures is None:
+        f = figures(eng, plan_sha)
+        f["as_of"] = D.now()
+        return f
+    f = json.loads(ro.figures)
+    f.update(state=ro.state, cap_bp=ro.cap_bp, halt_reason=ro.halt_reason, as_of=ro.figures_at)
+    return f
+
+
 def run_once(eng, repo, publisher, now=None):
-    """One pass of the monitor: read the repository, judge each running or
-    paused rollout, halt those the rules say to. Returns [(sha, reason)]."""
+    """One pass of the monitor: read the repository, count every rollout
+    (kept for the dashboard), judge each running or paused one, halt those
+    the rules say to. Returns [(sha, reason)]."""
     now = D.now() if now is None else now
     sync(eng, repo, now)
     with eng.connect() as conn:
-        live = [r.plan_sha for r in conn.execute(
-            select(M.rollouts.c.plan_sha).where(M.rollouts.c.state.in_(("run", "pause"))))]
+        rows = conn.execute(select(M.rollouts.c.plan_sha, M.rollouts.c.state)
+                            .where(M.rollouts.c.state != "absent")).all()
     halted = []
-    for sha in live:
+    for sha, state in rows:
         f = figures(eng, sha, now)
+        with eng.begin() as conn:
+            conn.execute(M.rollouts.update().where(M.rollouts.c.plan_sha == sha)
+                         .values(figures=json.dumps(f), figures_at=now))
+        if state not in ("run", "pause"):
+            continue
         reason = monitor.decide(f, f["rules"])
         if reason is None:
             continue
