@@ -11,6 +11,7 @@ import json
 import pytest
 
 import mpota
+from bundles import factory as f
 from device_host.ptyboard import UnixPtyBoard
 from mpota_host import Board, BoardError
 from mpota_host.board_api import Confirmation, Event, Installed, Reboot, Status
@@ -163,3 +164,10 @@ class TestSeveralBoards:
         assert [b.port for b in mpota_boards] == mpota_ports and mpota_board.port == mpota_ports[0]
         # Both answer, each on its own port.
         assert [b.identity().port for b in mpota_boards] == mpota_ports
+
+
+def test_host_api_doc_shows_the_examples_as_the_tests_run_them():
+    examples = f.REPO / "docs" / "examples"
+    doc = (f.REPO / "docs" / "HOST_API.md").read_text()
+    for name in ("bringup.py", "test_hil.py"):
+        assert "```python\n" + (examples / name).read_text() + "```\n" in doc, name

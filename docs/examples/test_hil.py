@@ -15,4 +15,3 @@ def test_new_app_boots_on_trial_and_stays_once_confirmed(mpota_fresh_board, mpot
     assert "mpota: boot: trial of version 2" in boot.boot
     assert board.confirm().confirmed
     assert board.status().active.version == 2
-
