@@ -16,6 +16,7 @@ import pytest
 from bundles import factory as f
 from device_host import bundles as kit
 from device_host.ptyboard import UnixPtyBoard
+from mpota_host import Board
 
 RP2_STUB = f.REPO / "tests" / "agent" / "rp2stub" / "rp2.py"
 STORAGE = 1 << 20
@@ -40,7 +41,7 @@ def board(tmp_path, unix_stock_target):
             "import _rp2model\nfrom _rp2model import Flash\n"
             "if not _rp2model._CHIP:\n"
             "    _rp2model.configure({!r}, {})\n".format(str(tmp_path / "rp2-flash"), STORAGE))
-        ok_json(b, "install")
+        Board(b.port).install()
         yield b
 
 

@@ -4,7 +4,8 @@ MicroPython without the ed25519 C module (so install brings the x64 native
 module), slots in directories of its filesystem, reached by real mpremote
 through the pty's slave path as a board on USB is.
 
-Each test gets a fresh board: a directory and a process."""
+Each test gets a fresh board: a directory and a process, also the board
+of mpota's pytest plugin (mpota_board), which sets it up."""
 
 import json
 
@@ -36,10 +37,17 @@ def board(tmp_path, unix_stock_target):
 
 
 @pytest.fixture
-def ready(board, tmp_path):
-    """The board with the agent installed and provisioned."""
-    ok_json(board, "install")
-    ok_json(board, "provision", "--root", kit.root(tmp_path), "--device-class", kit.DEVICE_CLASS)
+def mpota_ports(board):
+    """The boards of mpota's pytest plugin (docs/HOST_API.md): this one."""
+    return [board.port]
+
+
+@pytest.fixture
+def ready(board, mpota_board, tmp_path):
+    """The board with the agent installed and provisioned, through the
+    host API (the CLI's own install and provision are tested above)."""
+    mpota_board.install()
+    mpota_board.provision(kit.root(tmp_path), kit.DEVICE_CLASS)
     return board
 
 
