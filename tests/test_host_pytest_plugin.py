@@ -17,6 +17,13 @@ def session(pytester, monkeypatch):
     return pytester
 
 
+def test_help_lists_the_options_of_the_installed_plugin(session):
+    shown = session.runpytest("--help").stdout.str()
+    for option in ("--mpota-port=PORT", "--mpota-mount=DIR", "--mpota-device-class=CLASS",
+                   "--mpota-provision=K=V,..."):
+        assert option in shown
+
+
 def test_board_test_without_a_port_is_skipped_and_says_how_to_give_one(session):
     session.makepyfile("""
         def test_needs_a_board(mpota_board):

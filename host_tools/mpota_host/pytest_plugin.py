@@ -17,14 +17,19 @@ nothing of mpota until a test asks for one of its fixtures.
 """
 
 import os
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional
 
 import pytest
+
+if TYPE_CHECKING:
+    from .board_api import Board
+    from .signing import Bundle, Key
 
 ENV = "MPOTA_PORT"
 NO_BOARD = "no mpota board: give --mpota-port PORT (or set {}=PORT[,PORT...])".format(ENV)
 
 
-def pytest_addoption(parser):
+def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("mpota", "mpota boards for hardware-in-the-loop tests")
     group.addoption("--mpota-port", action="append", default=[], metavar="PORT",
                     help="serial port of a board under test; repeat (or separate with commas) "
@@ -40,13 +45,13 @@ def pytest_addoption(parser):
                          "(e.g. bank=flash,ram_flash=0x20000000,slot_size=65536)")
 
 
-def pytest_configure(config):
+def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "mpota: the test drives mpota boards (docs/HOST_API.md)")
     # A malformed option stops the session before any test runs.
     provision_options(config.getoption("mpota_provision"))
 
 
-def ports_from(options, environ):
+def ports_from(options: Iterable[str], environ: Mapping[str, str]) -> List[str]:
     """The ports given as --mpota-port (each may list several, comma-
     separated), else in the environment's MPOTA_PORT."""
     given = [p.strip() for opt in options for p in opt.split(",") if p.strip()]
@@ -55,10 +60,10 @@ def ports_from(options, environ):
     return [p.strip() for p in environ.get(ENV, "").split(",") if p.strip()]
 
 
-def provision_options(text):
+def provision_options(text: str) -> Dict[str, Any]:
     """'bank=flash,ram_flash=0x20000000' -> {'bank': 'flash', 'ram_flash':
     0x20000000}: numbers as numbers (0x... too), true/false as booleans."""
-    out = {}
+    out: Dict[str, Any] = {}
     for item in filter(None, (i.strip() for i in text.split(","))):
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
@@ -72,32 +77,32 @@ def provision_options(text):
 
 
 @pytest.fixture(scope="session")
-def mpota_ports(request):
+def mpota_ports(request: pytest.FixtureRequest) -> List[str]:
     """The boards' serial ports (override in a conftest.py to start boards
     of your own)."""
     return ports_from(request.config.getoption("mpota_port"), os.environ)
 
 
 @pytest.fixture(scope="session")
-def mpota_board_options(request):
+def mpota_board_options(request: pytest.FixtureRequest) -> Dict[str, Any]:
     """Keywords for every Board: the mount given."""
     mount = request.config.getoption("mpota_mount")
     return {"mount": mount} if mount else {}
 
 
 @pytest.fixture(scope="session")
-def mpota_device_class(request):
+def mpota_device_class(request: pytest.FixtureRequest) -> str:
     return request.config.getoption("mpota_device_class")
 
 
 @pytest.fixture(scope="session")
-def mpota_provision_options(request):
+def mpota_provision_options(request: pytest.FixtureRequest) -> Dict[str, Any]:
     """Keywords for Board.provision in mpota_fresh_board."""
     return provision_options(request.config.getoption("mpota_provision"))
 
 
 @pytest.fixture
-def mpota_boards(mpota_ports, mpota_board_options):
+def mpota_boards(mpota_ports: List[str], mpota_board_options: Dict[str, Any]) -> "List[Board]":
     """Every board given, as mpota_host.Board; skips the test without one."""
     from mpota_host import Board
 
@@ -107,7 +112,7 @@ def mpota_boards(mpota_ports, mpota_board_options):
 
 
 @pytest.fixture
-def mpota_board(mpota_boards):
+def mpota_board(mpota_boards: "List[Board]") -> "Board":
     """The first board given."""
     return mpota_boards[0]
 
@@ -116,14 +121,14 @@ class Trust:
     """The session's keys and trust root: root_key signs the root (a
     rotation too), update_key bundles; root is the document."""
 
-    def __init__(self, root_key, update_key, root):
+    def __init__(self, root_key: "Key", update_key: "Key", root: bytes) -> None:
         self.root_key = root_key
         self.update_key = update_key
         self.root = root
 
 
 @pytest.fixture(scope="session")
-def mpota_trust():
+def mpota_trust() -> Trust:
     from mpota_host import signing
 
     root_key, update_key = signing.make_key("root"), signing.make_key("update")
@@ -136,13 +141,14 @@ class BundleFactory:
     text or bytes; default a main.py printing 'app version N'), or of
     source= (an app directory or an image file)."""
 
-    def __init__(self, where, trust, device_class):
+    def __init__(self, where: Any, trust: Trust, device_class: str) -> None:
         self.where = where
         self.trust = trust
         self.device_class = device_class
         self.made = 0
 
-    def __call__(self, version, files=None, *, source=None, name=None, **kw):
+    def __call__(self, version: int, files: Optional[Dict[str, Any]] = None, *, source: Any = None,
+                 name: Optional[str] = None, **kw: Any) -> "Bundle":
         from mpota_host import signing
 
         self.made += 1
@@ -160,12 +166,14 @@ class BundleFactory:
 
 
 @pytest.fixture
-def mpota_bundle_factory(tmp_path_factory, mpota_trust, mpota_device_class):
+def mpota_bundle_factory(tmp_path_factory: pytest.TempPathFactory, mpota_trust: Trust,
+                         mpota_device_class: str) -> BundleFactory:
     return BundleFactory(tmp_path_factory.mktemp("mpota-bundles"), mpota_trust, mpota_device_class)
 
 
 @pytest.fixture
-def mpota_fresh_board(mpota_board, mpota_trust, mpota_device_class, mpota_provision_options):
+def mpota_fresh_board(mpota_board: "Board", mpota_trust: Trust, mpota_device_class: str,
+                      mpota_provision_options: Dict[str, Any]) -> "Board":
     """The first board with this mpota's agent (installed where it has
     none or another version) provisioned afresh: the session's root, no
     image, counters at zero."""
