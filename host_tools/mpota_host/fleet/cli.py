@@ -49,6 +49,20 @@ def arguments(sub):
     c.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
     c.set_defaults(run=cmd_serve)
 
+    c = fs.add_parser("monitor", help="run the rollout monitor alone (no web server)",
+                      description="Count every rollout and halt those the rules say to, every "
+                                  "--interval seconds (or --once), without serving HTTP: with "
+                                  "several `serve --monitor-interval 0` processes on one "
+                                  "PostgreSQL, one monitor process does the counting for all.")
+    _db_options(c)
+    c.add_argument("--repo", required=True, metavar="REPO", help="the published repository")
+    c.add_argument("--control-key", metavar="KEY",
+                   help="control key (file or pkcs11: URI) that signs halts")
+    c.add_argument("--interval", type=float, default=10.0, metavar="S",
+                   help="seconds between passes (default 10)")
+    c.add_argument("--once", action="store_true", help="one pass, then exit")
+    c.set_defaults(run=cmd_monitor)
+
     c = fs.add_parser("migrate", help="apply pending schema migrations",
                       description="Bring the database schema to the newest migration.")
     _db_options(c)
@@ -146,6 +160,22 @@ def cmd_enroll(args):
         print(json.dumps({"enrolled": n, "secrets": os.path.abspath(args.output)}))
     else:
         print("enrolled {} devices; secrets in {}/<id>.key".format(n, args.output))
+
+
+def cmd_monitor(args):
+    if not os.path.isdir(args.repo):
+        raise CommandError("--repo {}: not a directory".format(args.repo))
+    eng = _engine(args)
+    import time
+    from . import rollouts
+    publisher = rollouts.Publisher(args.repo, args.control_key)
+    while True:
+        started = time.monotonic()
+        for sha, reason in rollouts.run_once(eng, args.repo, publisher):
+            print("halted {}: {}".format(sha[:16], reason), flush=True)
+        if args.once:
+            return
+        time.sleep(max(0.0, args.interval - (time.monotonic() - started)))
 
 
 def _listen(text):
