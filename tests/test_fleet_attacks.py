@@ -228,3 +228,22 @@ def test_open_redirect_after_login_is_refused(svc, http):
     r = http.post("/login", data={"name": "alice", "password": PASSWORD, "csrftoken": token,
                                   "next": "//evil.example/"}, follow_redirects=False)
     assert r.headers["location"] == "/"
+
+
+def test_logout_ends_the_session_in_the_browser(svc, http):
+    # The session lives in the signed cookie (docs/FLEET.md, "Not done": a
+    # copy of it stays valid until it expires).
+    r, token = login(http)
+    assert http.get("/api/v1/overview").status_code == 200
+    http.post("/logout", data={"csrftoken": token}, follow_redirects=False)
+    assert http.get("/api/v1/overview").status_code == 401
+
+
+def test_csv_export_lists_every_device_for_a_token_holder(svc, http):
+    token = users.new_token(svc.eng, "alice")
+    r = http.get("/devices.csv")
+    assert r.status_code == 401
+    r = http.get("/devices.csv", headers={"Authorization": "Bearer " + token})
+    lines = r.text.strip().splitlines()
+    assert lines[0].startswith("device_id,") and "secret" not in lines[0]
+    assert sorted(x.split(",")[0] for x in lines[1:]) == sorted(svc.devs)
