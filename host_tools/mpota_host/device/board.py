@@ -105,8 +105,9 @@ class Board:
 
     def check_micropython(self):
         if self.name != "micropython":
-            raise CommandError("wrong board: it runs {} {}; mpota device needs MicroPython".format(
-                self.name, self.version))
+            raise CommandError("wrong board: it runs {} {}; mpota device needs MicroPython{}".format(
+                self.name, self.version,
+                " (CircuitPython: docs/CIRCUITPYTHON.md)" if self.name == "circuitpython" else ""))
         if self.mpy[0] != 6:
             raise CommandError("wrong board: MicroPython {} loads .mpy v{}; the agent needs a "
                                "MicroPython that loads v6 (1.19 or later)".format(self.version, self.mpy[0]))
