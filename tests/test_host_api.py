@@ -133,6 +133,10 @@ def test_failures_before_the_agent_carry_their_reason(mpota_board, mpota_bundle_
         mpota_board.status()
     assert (e.value.reason, str(e.value)) == (
         "no-agent", "no mpota agent on the board: run mpota device install")
+    with pytest.raises(BoardError) as e:
+        # An armv7m native module cannot load on this x64 board.
+        mpota_board.install(natmod=f.REPO / "build" / "natmod" / "armv7m" / "ed25519.mpy")
+    assert e.value.reason == "wrong-board" and "no native ed25519.mpy for x64" in str(e.value)
     mpota_board.install()
     with pytest.raises(BoardError) as e:
         mpota_board.push(mpota_bundle_factory(1))

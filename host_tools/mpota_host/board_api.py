@@ -368,9 +368,15 @@ class Board:
         mpy-cross writes the board's .mpy version, the native ed25519 module
         where its firmware lacks the C one, boot.py and main.py where absent."""
         with self.connect() as link:
-            info = I.install(link, mpy_cross=str(mpy_cross) if mpy_cross else None,
-                             natmod=str(natmod) if natmod else None, sources=sources,
-                             pure_python=pure_python)
+            try:
+                info = I.install(link, mpy_cross=os.fspath(mpy_cross) if mpy_cross else None,
+                                 natmod=os.fspath(natmod) if natmod else None, sources=sources,
+                                 pure_python=pure_python)
+            except BoardError:
+                raise
+            except CommandError as e:
+                # Not MicroPython, another .mpy version, no ed25519 for it.
+                raise BoardError(str(e), "wrong-board" if str(e).startswith("wrong board") else "host") from None
         if not info["installed"]:
             return Installed(installed=False, agent=info["frozen"], raw=info)
         return Installed(raw=info, **{k: v for k, v in info.items()
