@@ -97,3 +97,24 @@ emit("events", [before["events"], state(dev)["events"]])
     assert r["progress"] == [0, 0, True]
     before, after = r["events"]
     assert len(after) == len(before) + 1 and after[-1][0] == 3  # verify-failure
+
+
+def test_corrupt_deflate_data_is_bad_deflate_on_the_zlib_path(cpy, bundles, tmp_path):
+    # Bytes that are no deflate stream, given to CircuitPython's one-shot
+    # path as a chunk whose stored hash matched: 'bad-deflate', no other
+    # exception; and the path needs the chunk's length ('unknown-codec'
+    # without it).
+    r = _run(cpy, """
+import io
+from mpota.bundle import inflate
+class Stream:
+    def __init__(self, data):
+        self.f = io.BytesIO(data)
+    def readinto(self, buf):
+        return self.f.readinto(buf)
+garbage = bytes(range(7, 255, 3)) * 4
+emit("bad", outcome(lambda: inflate.reader(Stream(garbage), 12, len(garbage)) and "read"))
+emit("no-size", outcome(lambda: inflate.reader(Stream(garbage), 12) and "read"))
+""", bundles, tmp_path)
+    assert r["bad"] == {"refused": "bad-deflate"}
+    assert r["no-size"] == {"refused": "unknown-codec"}

@@ -122,3 +122,36 @@ emit("source", outcome(lambda: dev.source() and "made"))
 """.format(base=str(tmp_path / "dev"), ca=str(tree / "root"))
     r = kit.run(cpy, code, extra_path=list(targets.CPY_PATH[1:]), timeout=120)
     assert r["source"] == {"refused": "connect"}
+
+
+_READ = """
+from mpota.source import SourceError
+from mpota.source.http import HttpSource
+src = HttpSource({url!r}, ca=open({ca!r}, "rb").read(), read_timeout=1, retries=0)
+buf = bytearray(256)
+def fetch():
+    r = src.open({name!r})
+    n = 0
+    while True:
+        got = r.readinto(buf)
+        if not got:
+            return n
+        n += got
+emit("read", outcome(fetch))
+"""
+
+
+@pytest.mark.parametrize("fault, reason", [
+    ("stall:300", "timeout"),  # stops sending: the read timeout
+    ("slow:40", "timeout"),  # 40 bytes/s, under the 128 bytes/s floor
+    ("long:10", "closed"),  # fewer bytes than declared, then the end
+    ("short:10", "too-large"),  # more bytes than declared
+])
+def test_misbehaving_server_ends_in_the_same_reason_codes_on_circuitpython(
+        cpy, tmp_path, tree, fault, reason):
+    big = max((tree / "v3" / "chunks").iterdir(), key=lambda p: p.stat().st_size)
+    with Serve(tree, "--fault", fault, "--fault-on", big.name) as server:
+        code = _READ.format(url=server.url + "v3/", ca=str(server.ca_pem),
+                            name="chunks/" + big.name)
+        r = kit.run(cpy, code, extra_path=list(targets.CPY_PATH), timeout=120)
+    assert r["read"] == {"refused": reason}
