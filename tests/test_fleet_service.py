@@ -197,9 +197,20 @@ def test_devices_enrolled_after_a_rollout_began_join_it(eng, tmp_path):
 
 
 def test_migrations_are_applied_once(eng):
-    assert D.migrate(eng) == "0002"
+    assert D.migrate(eng) == D.head() == "0003"
     with eng.connect() as conn:
         assert D.get_setting(conn, "session_key")
+
+
+def test_stored_report_cannot_be_rewritten_or_deleted(eng, tmp_path):
+    from sqlalchemy.exc import DatabaseError
+    d = K.devices(eng, tmp_path, 1)["dev-00000"]
+    K.report(eng, d, ("boot", 1, ""))
+    for stmt in (M.reports.update().values(body="{}"), M.reports.delete()):
+        with pytest.raises(DatabaseError, match="append-only"):
+            with eng.begin() as conn:
+                conn.execute(stmt)
+    assert len(queries.device(eng, "dev-00000")["reports"]) == 1
 
 
 @pytest.mark.parametrize("kind", K.BACKENDS)
@@ -217,8 +228,7 @@ def test_upgrade_from_the_first_schema_keeps_devices_and_reports(kind, tmp_path)
         command.upgrade(cfg, "0001")
         conn.execute(text("INSERT INTO devices (device_id, secret, enrolled) "
                           "VALUES ('old-1', :s, 1)"), {"s": b"0123456789abcdef0123456789abcdef"})
-    assert D.migrate(eng) == "0002"
-    from mpota_host.fleet import reports
+    assert D.migrate(eng) == D.head()
     d = C.Device("old-1", b"0123456789abcdef0123456789abcdef")
     assert K.report(eng, d, ("boot", 1, "")) == 1
     with eng.connect() as conn:

@@ -77,6 +77,16 @@ def migrate(eng):
     return rev
 
 
+def head():
+    """The newest migration's revision."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", MIGRATIONS)
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
 def _ensure_settings(eng):
     # The session signing key lives in the database so that every process
     # behind a load balancer accepts the same cookies.
