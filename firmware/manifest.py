@@ -20,7 +20,7 @@ CORE = (
     "crypto/__init__.py",
     "state/__init__.py", "state/fields.py", "state/log.py", "state/record.py",
     "update/__init__.py", "update/offer.py", "update/fetch.py", "update/stream.py",
-    "update/pump.py", "update/transfer.py", "update/runs.py", "update/install.py",
+    "update/pump.py", "update/transfer.py", "update/plan.py", "update/install.py",
     "source/__init__.py", "source/local.py",
     "flash/__init__.py", "flash/region.py",
     "slots/__init__.py", "slots/flash.py",
@@ -31,7 +31,8 @@ PARTS = {
     "serial": ("bringup.py", "source/serial.py"),
     # Updates over HTTP(S), and status reports to the server.
     "network": ("source/http.py", "source/httpbody.py", "source/httpparse.py",
-                "source/netconn.py", "source/url.py", "report.py", "fleetreport.py"),
+                "source/netconn.py", "source/url.py", "report.py", "fleetreport.py",
+                "update/runs.py"),
     # Application bundles in two directories of the filesystem (bank "dir").
     "appdir": ("slots/appdir.py", "apptar.py"),
     # The ESP32's OTA partitions (bank "esp32").

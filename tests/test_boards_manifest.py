@@ -90,6 +90,7 @@ OPTIONAL = {
     "mpota.flash.nor": "devtools", "mpota.flash.ram": "devtools",
     "mpota.flash.rp2flash": "rp2", "mpota.slots.esp32": "esp32",
     "mpota.slots.appdir": "appdir", "mpota.source.http": "network",
+    "mpota.update.runs": "network",  # imported only for a source that takes ranges
     "mpota.crypto.ed25519_fallback": "fallback", "mpota.crypto.sha512_source": "fallback",
     # Reached only on CircuitPython (bank "dualbank", socketpool, zlib).
     "mpota.slots.dualbank": "circuitpython", "mpota.source.poolconn": "circuitpython",

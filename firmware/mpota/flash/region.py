@@ -95,10 +95,21 @@ class FileRegion:
                 f.write(b"\xff")
         f.seek(addr)
         f.write(buf)
-        f.flush()
+
+    def sync(self):
+        """Make what was written survive a power cut (on the unix port a
+        flush is an fsync, ~2 ms: once per progress record, not per write)."""
+        if self._f is not None:
+            self._f.flush()
 
     def erase(self, addr):
         self._check(addr, self.sector_size)
+
+    def blank(self, addr, n):
+        """True if [addr, addr + n) lies past the file's end (reads as
+        erased); False means only that it may hold data."""
+        self._check(addr, n)
+        return addr >= self._file().seek(0, 2)
 
     def erase_range(self, addr, n):
         self._check(addr, n)

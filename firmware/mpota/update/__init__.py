@@ -6,8 +6,9 @@
   pump      moves bytes from a reader into a region without allocating
   transfer  one file or chunk into a region: resumed downloads, local
             copies, deflated chunks staged and inflated
-  runs      which chunks to fetch, and runs of them in one request over
-            the bundle's stream file
+  plan      which chunks of the next units to fetch, copy or keep
+  runs      each run of chunks to fetch in one request over the bundle's
+            stream file (sources that take ranges: HTTP)
   stream    a region as a stream for the decompressor
   install   the flow itself (docs/AGENT.md, "Install")
 """

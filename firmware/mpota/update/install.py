@@ -33,7 +33,8 @@ from ..sha256 import sha256
 from ..source import SourceError
 from ..state import log as L
 from ..state.fields import NONE
-from . import offer, runs
+from . import offer
+from .plan import COPY, REUSE, Plan
 from .transfer import Transfer
 
 from micropython import const
@@ -42,11 +43,18 @@ from micropython import const
 # Image bytes between two progress records: the units after the last
 # record are checked against the table on resume, so a record per unit
 # would only wear the state sectors.
-_SAVE_EVERY = const(65536)
+_SAVE_EVERY = const(1048576)
 
 
 def _hex(digest):
     return binascii.hexlify(bytes(digest)).decode()
+
+
+def _sync(region):
+    # A file region writes without flushing each time (flash/region.py).
+    sync = getattr(region, "sync", None)
+    if sync:
+        sync()
 
 
 class Report:
@@ -74,6 +82,7 @@ class Install:
         self.pump = self.t.pump
         self.entry = Entry()
         self.report = Report()
+        self.stream = None  # runs.Stream, for a source that takes ranges
 
     @property
     def hold(self):
@@ -126,7 +135,8 @@ class Install:
         try:
             self._units()
         finally:
-            self.stream.close()
+            if self.stream:
+                self.stream.close()
         self._readback()
         try:
             dev.bank.prepare(i, m.image_size)
@@ -178,12 +188,17 @@ class Install:
             self._streams(check.finish())
         except BundleError as e:
             self._refuse(e)
+        _sync(t)
         st.p_table = 1
         self.dev.save(st)
 
     def _streams(self, total):
         # total: the stored bytes of every chunk, the stream file's size.
-        self.stream = runs.Stream(self.t.src, runs.name(_hex(self.m.table_sha256)), total, self.pump)
+        src = self.t.src
+        if getattr(src, "ranges", False):
+            from . import runs
+
+            self.stream = runs.Stream(src, runs.name(_hex(self.m.table_sha256)), total, self.pump)
 
     def _load(self, c):
         e = self.entry
@@ -202,7 +217,7 @@ class Install:
         units = (m.image_size + unit - 1) // unit
         self.blank_full = self.pump.erased_digest(cs)
         self.blank_last = self.pump.erased_digest(m.chunk_len(n - 1)) if n else None
-        plan = self.plan = runs.Plan(self, per)
+        plan = self.plan = Plan(self, per)
         since = 0
         self.report.reused += min(st.p_units * per, n)
         for u in range(st.p_units, units):
@@ -217,14 +232,15 @@ class Install:
                 self.slot.erase_range(start, min(unit, self.slot.size - start))
             for c in range(u * per, min(u * per + per, n)):
                 k = plan.kind[c - plan.c0]
-                if k == runs.REUSE:
+                if k == REUSE:
                     self.report.reused += 1
                     self._tell(c, "reused")
                 else:
-                    self._chunk(c, k == runs.COPY)
+                    self._chunk(c, k == COPY)
             st.p_units = u + 1
             since += unit
             if since >= _SAVE_EVERY and u + 1 < units:
+                _sync(self.slot)  # what the record says is done, is
                 self.dev.save(st)
                 since = 0
 
@@ -240,7 +256,8 @@ class Install:
             return
         name = "chunks/" + _hex(e.stored_sha)
         run = self.stream
-        run.chunk(self.plan.offset(c), self.plan.run_end(c))
+        if run:
+            run.chunk(self.plan.offset(c), self.plan.run_end(c))
         try:
             if e.codec == F.CODEC_NONE:
                 self.t.plain(name, self.slot, off, e, run)
@@ -255,6 +272,7 @@ class Install:
         self._tell(c, "fetched")
 
     def _readback(self):
+        _sync(self.slot)
         m = self.m
         check = Expect(m.image_size, m.image_sha256, "hash-mismatch")
         written = getattr(self.slot, "written", None)

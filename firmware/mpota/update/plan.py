@@ -1,0 +1,145 @@
+# SPDX-License-Identifier: MIT
+"""Which chunks of the next erase units to fetch (docs/AGENT.md, "Install").
+
+Plan looks a window of chunks ahead and marks each one: already in the
+slot (reused), the same as the running slot's range (copied), or to
+fetch; with each chunk's offset in the bundle's stream file, so that a
+run of chunks to fetch can be asked for at once (runs.py). It reads the
+slot and the running slot and writes nothing: erasing a dirty unit is
+left to the install, when it comes to that unit. An erased range is
+told by comparing it with erased bytes (no hash).
+"""
+
+from ..bundle import format as F
+from ..bundle.table import same
+from ..sha256 import sha256
+
+from micropython import const
+
+
+REUSE = const(0)
+COPY = const(1)
+FETCH = const(2)
+_WINDOW = const(256)  # chunks planned at once: at most one request per window
+
+
+class Plan:
+    """What to do with each chunk of a window of erase units, decided by
+    reading the slot and the running slot (nothing is written here)."""
+
+    def __init__(self, inst, per):
+        self.inst = inst
+        self.per = per
+        w = max(per, _WINDOW // per * per)
+        self.kind = bytearray(w)
+        self.offs = bytearray(4 * (w + 1))
+        self.dirty = bytearray(w // per)
+        self.u0 = self.u1 = 0
+        self.c0 = self.c1 = 0
+        self.next_off = -1  # stream offset of chunk c1
+        self.run_from = self.run_to = -1  # the run run_end() found last
+        self.run_off = 0
+        # Erased bytes as views the sizes of the pump's: a blank range is
+        # told by comparing (no hash).
+        pump = inst.pump
+        ff = memoryview(bytearray(b"\xff" * pump.size))
+        self.ff = [ff[:len(v)] for v in pump.ladder]
+
+    def window(self, u, units, n):
+        """Plan units u.. (as many as the window holds)."""
+        inst = self.inst
+        per = self.per
+        c0 = u * per
+        if self.next_off < 0 or u != self.u1:
+            self.next_off = self._offset(c0)
+        off = self.next_off
+        u1 = min(units, u + len(self.dirty))
+        c1 = min(n, u1 * per)
+        cs = inst.m.chunk_size
+        kind = self.kind
+        for uu in range(u, u1):
+            a = uu * per
+            b = min(a + per, n)
+            dirty = False
+            for c in range(a, b):
+                e = inst._load(c)
+                self._put(c - c0, off)
+                off += e.stored_len
+                d = self._digest(inst.slot, c * cs, e.raw_len)
+                if same(d, e.raw_sha):
+                    kind[c - c0] = REUSE
+                else:
+                    blank = inst.blank_full if e.raw_len == cs else inst.blank_last
+                    dirty = dirty or not same(d, blank)
+                    # The entry is at hand: the running slot's range now.
+                    kind[c - c0] = COPY if self._running(c, e) else FETCH
+            self.dirty[uu - u] = 1 if dirty else 0
+            if dirty:
+                # The unit is erased whole: chunks already in it are not.
+                for c in range(a, b):
+                    if kind[c - c0] == REUSE:
+                        kind[c - c0] = COPY if self._running(c, inst._load(c)) else FETCH
+        self._put(c1 - c0, off)
+        self.u0, self.u1, self.c0, self.c1 = u, u1, c0, c1
+        self.next_off = off
+        self.run_from = self.run_to = -1
+
+    def _running(self, c, e):
+        inst = self.inst
+        return same(self._digest(inst.running, c * inst.m.chunk_size, e.raw_len), e.raw_sha)
+
+    def _digest(self, region, addr, n):
+        # SHA-256 of region[addr:addr + n]; of an erased range, known.
+        inst = self.inst
+        if self._blank(region, addr, n):
+            return inst.blank_full if n == inst.m.chunk_size else inst.blank_last
+        h = sha256()
+        inst.pump.scan(region, addr, n, h)
+        return h.digest()
+
+    def _blank(self, region, addr, n):
+        blank = getattr(region, "blank", None)
+        if blank is not None:
+            return blank(addr, n)  # a file region: past its end
+        p = self.inst.pump
+        while n:
+            k = p._piece(n, addr)
+            v = p.ladder[k]
+            region.read(addr, v)
+            if v != self.ff[k]:
+                return False
+            addr += len(v)
+            n -= len(v)
+        return True
+
+    def _offset(self, c):
+        # The stream offset of chunk c: the stored lengths before it.
+        off = 0
+        for i in range(c):
+            off += self.inst._load(i).stored_len
+        return off
+
+    def _put(self, i, v):
+        b = self.offs
+        i *= 4
+        b[i] = v >> 24
+        b[i + 1] = (v >> 16) & 0xFF
+        b[i + 2] = (v >> 8) & 0xFF
+        b[i + 3] = v & 0xFF
+
+    def offset(self, c):
+        return F.uint(self.offs, 4 * (c - self.c0), 4)
+
+    def run_end(self, c):
+        """The stream offset where the run of chunks to fetch from c ends
+        (at the window's end at the latest)."""
+        if self.c0 <= self.run_from <= c < self.run_to:
+            return self.run_off  # c is in the run found last
+        kind = self.kind
+        i = c - self.c0
+        last = self.c1 - self.c0
+        while i < last and kind[i] == FETCH:
+            i += 1
+        self.run_from, self.run_to = c, self.c0 + i
+        self.run_off = F.uint(self.offs, 4 * i, 4)
+        return self.run_off
