@@ -126,4 +126,6 @@ def rollbacks(eng, version, limit=50):
             select(d.device_id, ev.received, ev.reason).select_from(
                 M.events.join(M.devices, d.id == ev.device))
             .where(ev.kind == "rolled-back").where(ev.version == version)
-            .order_by(ev.id.desc()).limit(limit))]
+            # By time, along the (kind, received) index: ordered by id,
+            # a rollout without rollbacks would scan every event.
+            .order_by(ev.received.desc()).limit(limit))]

@@ -7,7 +7,7 @@ functions of (engine, request parts); app.py only passes them through."""
 import hmac
 import json
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, literal_column, select
 
 from . import db as D
 from . import models as M
@@ -87,7 +87,7 @@ _CLAIM = (M.devices.update().where(_d.id == bindparam("b_pk")).where(_d.last_seq
           .values(last_seq=bindparam("b_seq")).returning(_d.last_ack))
 _STATE = dict(last_seen=bindparam("b_seen"), version=bindparam("b_version"), sha=bindparam("b_sha"),
               trial=bindparam("b_trial"), reset=bindparam("b_reset"), dropped=bindparam("b_dropped"),
-              last_ack=bindparam("b_ack"), reports=_d.reports + 1)
+              last_ack=bindparam("b_ack"), reports=_d.reports + literal_column("1"))
 _UPDATE = M.devices.update().where(_d.id == bindparam("b_pk")).values(**_STATE)
 _UPDATE_LAST = M.devices.update().where(_d.id == bindparam("b_pk")).values(
     last_kind=bindparam("b_kind"), last_reason=bindparam("b_reason"), **_STATE)
@@ -109,6 +109,40 @@ def _progress_stmt(eng, col):
     return _progress[key]
 
 
+class _Compiled:
+    """A statement compiled once for the engine's dialect and run on the
+    driver's own cursor: the report path is a handful of small statements,
+    and SQLAlchemy's per-execution work would cost more than running them."""
+
+    def __init__(self, eng, stmt, keys=None):
+        c = stmt.compile(dialect=eng.dialect, column_keys=keys)
+        self.sql = c.string
+        self.order = tuple(c.positiontup) if c.positional else None
+
+    def run(self, cur, params):
+        cur.execute(self.sql, tuple(params[k] for k in self.order) if self.order else params)
+        return cur
+
+
+_compiled = {}
+
+
+def _statements(eng):
+    name = eng.dialect.name
+    if name not in _compiled:
+        s = {"select": _Compiled(eng, _SELECT), "claim": _Compiled(eng, _CLAIM),
+             "update": _Compiled(eng, _UPDATE), "update_last": _Compiled(eng, _UPDATE_LAST),
+             "report": _Compiled(eng, M.reports.insert(), ["device", "received", "seq", "body"]),
+             "event": _Compiled(eng, M.events.insert(), ["device", "n", "kind", "version", "reason",
+                                                         "t", "received"])}
+        for col in ("started", "downloaded", "trial", "confirmed", "rolled_back"):
+            s[col] = _Compiled(eng, _progress_stmt(eng, col), ["device", "version", col])
+        s["refused"] = _Compiled(eng, _progress_stmt(eng, "refused"),
+                                 ["device", "version", "refused", "refused_at"])
+        _compiled[name] = s
+    return _compiled[name]
+
+
 def ingest(eng, device_id, seq, tag_hex, body, now=None):
     """Take one report; return the ack (the highest event number stored)
     or raise Refused with the HTTP status the protocol names."""
@@ -116,36 +150,54 @@ def ingest(eng, device_id, seq, tag_hex, body, now=None):
         raise Refused(413, "too large")
     device_id, seq, tag = parse_headers(device_id, seq, tag_hex)
     now = D.now() if now is None else now
+    st = _statements(eng)
     # One connection for the lookup and the writes (a SELECT opens no
     # transaction in SQLite's driver, so the writes start a fresh one).
-    with eng.connect() as conn:
-        row = conn.execute(_SELECT, {"b_id": device_id}).first()
-        secret = _DUMMY_SECRET if row is None else bytes(row.secret)
+    raw = eng.raw_connection()
+    try:
+        cur = raw.cursor()
+        row = st["select"].run(cur, {"b_id": device_id}).fetchone()
+        secret = _DUMMY_SECRET if row is None else bytes(row[1])
         # Computed for an unknown device too, and compared in constant time,
         # so neither the answer's timing nor its content tells a tag apart.
         good = hmac.compare_digest(P.tag(secret, device_id, seq, body), tag)
         if row is None or not good:
             raise Refused(401, "unknown device or bad tag")
-        if seq <= row.last_seq:
+        if seq <= row[2]:
             raise Refused(409, "replayed seq")
         report = parse_body(body)
-        ack = _store(eng, conn, row.id, seq, body, report, now)
-        conn.commit()
+        ack = _store(st, cur, row[0], seq, body, report, now)
+        raw.commit()
+    except BaseException:
+        raw.rollback()
+        raise
+    finally:
+        raw.close()
     return ack
 
 
-def _store(eng, conn, dev, seq, body, report, now):
-    got = conn.execute(_CLAIM, {"b_pk": dev, "b_seq": seq}).first()
+def _store(st, cur, dev, seq, body, report, now):
+    got = st["claim"].run(cur, {"b_pk": dev, "b_seq": seq}).fetchone()
     if got is None:
         raise Refused(409, "replayed seq")
-    ack = got.last_ack
-    conn.execute(M.reports.insert(), {"device": dev, "received": now, "seq": seq,
-                                      "body": body.decode("utf-8")})
+    ack = got[0]
+    pipeline = getattr(cur.connection, "pipeline", None)  # psycopg 3: PostgreSQL
+    if pipeline is None:
+        return _write(st, cur, dev, seq, body, report, now, ack)
+    # The writes need no answer: sent together, one round trip instead of
+    # one per statement.
+    with pipeline():
+        return _write(st, cur, dev, seq, body, report, now, ack)
+
+
+def _write(st, cur, dev, seq, body, report, now, ack):
+    st["report"].run(cur, {"device": dev, "received": now, "seq": seq,
+                           "body": body.decode("utf-8")})
     last = None
     for e in report.get("events", []):
         if ack is not None and e["n"] <= ack:
             continue  # sent again after a lost answer: stored already
-        _event(eng, conn, dev, e, now)
+        _event(st, cur, dev, e, now)
         ack = e["n"] if ack is None else max(ack, e["n"])
         last = e
     run = report["run"]
@@ -153,18 +205,17 @@ def _store(eng, conn, dev, seq, body, report, now):
               "b_trial": run["trial"] or None, "b_reset": run["reset"],
               "b_dropped": report.get("dropped", 0), "b_ack": ack}
     if last is None:
-        conn.execute(_UPDATE, values)
+        st["update"].run(cur, values)
     else:
         values.update(b_kind=last["k"], b_reason=last.get("reason", ""))
-        conn.execute(_UPDATE_LAST, values)
+        st["update_last"].run(cur, values)
     return 0 if ack is None else ack
 
 
-def _event(eng, conn, dev, e, now):
+def _event(st, cur, dev, e, now):
     reason = e.get("reason", "")
-    conn.execute(M.events.insert(), {"device": dev, "n": e["n"], "kind": e["k"],
-                                     "version": e["version"], "reason": reason,
-                                     "t": e.get("t", 0), "received": now})
+    st["event"].run(cur, {"device": dev, "n": e["n"], "kind": e["k"], "version": e["version"],
+                          "reason": reason, "t": e.get("t", 0), "received": now})
     col = _PROGRESS.get(e["k"])
     if col is None and e["k"] != "refused":
         return
@@ -174,4 +225,4 @@ def _event(eng, conn, dev, e, now):
         col = "refused"
     else:
         params[col] = now
-    conn.execute(_progress_stmt(eng, col), params)
+    st[col].run(cur, params)
