@@ -89,3 +89,43 @@ def test_rp2_flash_needs_the_flash_bank_and_excludes_ram_flash(tmp_path):
         proc = f.cli("device", "provision", "--root", str(kit.root(tmp_path)), "--device-class", "x",
                      "--port", str(tmp_path / "no-board"), *args)
         assert proc.returncode == 1 and proc.stderr == "mpota: {}\n".format(said)
+
+
+def test_fleet_identity_goes_to_its_own_file_and_is_never_shown(board, tmp_path):
+    secret_file = tmp_path / "board-9.key"
+    secret = bytes(range(7, 39))
+    secret_file.write_bytes(secret)
+    proc = device(board, "provision", "--root", str(kit.root(tmp_path)), "--device-class",
+                  kit.DEVICE_CLASS, "--slot-size", "131072", "--device-id", "board-9",
+                  "--fleet", "https://fleet.example:8470", "--identity", str(secret_file),
+                  "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert (board.home / "identity").read_bytes() == secret
+    cfg = json.loads((board.home / "mpota.json").read_text())
+    assert (cfg["device_id"], cfg["fleet"]) == ("board-9", "https://fleet.example:8470")
+    shown = proc.stdout + device(board, "status", "--json").stdout + device(board, "log").stdout
+    for form in (secret.hex(), repr(secret)[2:-1]):
+        assert form not in shown and form not in json.dumps(cfg)
+
+
+@pytest.mark.parametrize("args,said", [
+    (["--bank", "esp32", "--target", "app"],
+     "--bank esp32 holds firmware images (sign micropython.bin): use --target firmware, or "
+     "--bank dir for an app"),
+    (["--device-id", "two words"], "--device-id 'two words': 1 to 32 printable ASCII "
+                                   "characters, no spaces"),
+    (["--fleet", "https://f"], "--fleet needs --device-id (reports name the device)"),
+])
+def test_configurations_no_board_could_use_are_refused_before_the_board_is_asked(
+        tmp_path, args, said):
+    proc = f.cli("device", "provision", "--root", str(kit.root(tmp_path)), "--device-class", "x",
+                 "--port", str(tmp_path / "no-board"), *args)
+    assert proc.returncode == 1 and proc.stderr == "mpota: {}\n".format(said)
+
+
+def test_esp32_bank_defaults_to_firmware_in_the_boards_own_folder():
+    from mpota_host.board_api import board_config
+
+    cfg = board_config("esp32", bank="esp32")
+    assert (cfg["target"], cfg["dir"]) == ("firmware", ".")
+    assert board_config("esp32")["target"] == "app"

@@ -277,16 +277,38 @@ def _der(path: PathLike) -> bytes:
 
 
 def board_config(device_class: str, *, product: str = "mpota", hw_rev: Optional[str] = None,
-                 target: str = "app", bank: str = "dir", ram_flash: Optional[int] = None,
+                 target: Optional[str] = None, bank: str = "dir", ram_flash: Optional[int] = None,
                  rp2_flash: Optional[int] = None, slot_size: int = 262144, table_size: int = 16384,
                  chunk_area: int = 8192, sector: int = 4096, max_attempts: int = 3,
                  server: Optional[str] = None, ca: Optional[PathLike] = None,
-                 clock: bool = True) -> Dict[str, Any]:
+                 clock: bool = True, device_id: Optional[str] = None,
+                 fleet: Optional[str] = None) -> Dict[str, Any]:
     """The mpota.json that provision writes (docs/BRINGUP.md): the
-    arguments are those of `mpota device provision`."""
+    arguments are those of `mpota device provision`. target defaults to
+    what the bank holds: firmware on the ESP32's OTA partitions, else an
+    app."""
+    esp32 = bank == "esp32"
+    if target is None:
+        target = "firmware" if esp32 else "app"
+    if esp32 and target == "app":
+        # The bootloader boots only ESP app images from the OTA partitions.
+        raise BoardError("--bank esp32 holds firmware images (sign micropython.bin): use "
+                         "--target firmware, or --bank dir for an app", "usage")
+    # The ESP32 bank keeps only its state files in "dir": the board's own
+    # folder (boards/ESP32_GENERIC/mpota.json), which always exists.
     cfg: Dict[str, Any] = {"device_class": device_class, "product": product, "target": target,
                            "bank": bank, "slot_size": slot_size, "table_size": table_size,
-                           "chunk_area": chunk_area, "max_attempts": max_attempts, "dir": "slots"}
+                           "chunk_area": chunk_area, "max_attempts": max_attempts,
+                           "dir": "." if esp32 else "slots"}
+    if device_id is not None:
+        if not _identifier(device_id):
+            raise BoardError("--device-id {!r}: 1 to 32 printable ASCII characters, no "
+                             "spaces".format(device_id), "usage")
+        cfg["device_id"] = device_id
+    if fleet:
+        if not device_id:
+            raise BoardError("--fleet needs --device-id (reports name the device)", "usage")
+        cfg["fleet"] = fleet
     if hw_rev:
         cfg["hw_rev"] = hw_rev
     if ram_flash is not None and rp2_flash is not None:
@@ -312,6 +334,10 @@ def board_config(device_class: str, *, product: str = "mpota", hw_rev: Optional[
     if not clock:
         cfg["clock"] = False
     return cfg
+
+
+def _identifier(text: str) -> bool:
+    return 1 <= len(text) <= 32 and all(0x21 <= ord(c) <= 0x7E for c in text)
 
 
 class Board:
@@ -383,11 +409,21 @@ class Board:
                                       if k in Installed.__dataclass_fields__ and k != "raw"})
 
     def provision(self, root: Union[bytes, PathLike], device_class: str, *, force: bool = False,
-                  **config: Any) -> Provisioned:
+                  identity: Optional[PathLike] = None, **config: Any) -> Provisioned:
         """Give the board its trust root (a document's bytes, or its file)
         and mpota.json (board_config's arguments: bank, slot_size, ...).
         A provisioned board is refused unless force, which starts it over
-        (and forgets its anti-rollback counters)."""
+        (and forgets its anti-rollback counters). identity: the device's
+        fleet secret (the file `mpota fleet enroll` wrote), copied to the
+        board's `identity` file; it is never printed or returned."""
+        secret = None
+        if identity is not None:
+            secret = files.read(os.fspath(identity), 64)
+            if len(secret) != 32:
+                raise BoardError("{} is not a device secret (32 bytes from mpota fleet "
+                                 "enroll)".format(identity), "usage")
+            if not config.get("device_id"):
+                raise BoardError("--identity needs --device-id", "usage")
         what = "the root document" if isinstance(root, (bytes, bytearray)) else os.fspath(root)
         doc = bytes(root) if isinstance(root, (bytes, bytearray)) else files.read(os.fspath(root), 4096)
         try:
@@ -405,6 +441,10 @@ class Board:
                                  "--bank flash --ram-flash 0x20000000", "usage")
             res = bringup(link, "provision, {!r}, {!r}, {!r}, {!r}".format(
                 json.dumps(cfg), doc.hex(), ca, bool(force)), not_done=_REFUSED_CONFIG)
+            if secret is not None:
+                # Beside mpota.json, in a file of its own that status and
+                # log never read; nothing of it comes back over the line.
+                link.write_file("identity", secret)
         res.update({"config": cfg})
         return Provisioned(root_version=res["root_version"], bank=res["bank"], config=cfg, raw=res)
 

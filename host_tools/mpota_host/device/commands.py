@@ -24,7 +24,8 @@ def cmd_provision(args):
         target=args.target, bank=args.bank, ram_flash=args.ram_flash, rp2_flash=args.rp2_flash,
         slot_size=args.slot_size, table_size=args.table_size, chunk_area=args.chunk_area,
         sector=args.sector, max_attempts=args.max_attempts, server=args.server, ca=args.ca,
-        clock=not args.no_clock)
+        clock=not args.no_clock, device_id=args.device_id, fleet=args.fleet,
+        identity=args.identity)
     show(args, res.raw, "provisioned: device class {}, bank {}, trust root version {}{}; "
                         "next: mpota device push BUNDLE_DIR".format(
                             args.device_class, res.bank, res.root_version,
@@ -128,7 +129,8 @@ def arguments(p):
     c.add_argument("--device-class", required=True, metavar="CLASS", help="the board's device class")
     c.add_argument("--product", default="mpota", help="product name (default: mpota)")
     c.add_argument("--hw-rev", metavar="REV", help="hardware revision")
-    c.add_argument("--target", choices=("app", "firmware"), default="app", help="what the slots hold (default: app)")
+    c.add_argument("--target", choices=("app", "firmware"),
+                   help="what the slots hold (default: firmware with --bank esp32, else app)")
     c.add_argument("--bank", choices=("dir", "flash", "esp32"), default="dir",
                    help="slots: directories on the filesystem, a flash, or ESP32 OTA partitions (default: dir)")
     c.add_argument("--ram-flash", type=lambda v: int(v, 0), metavar="ADDR",
@@ -144,6 +146,13 @@ def arguments(p):
     c.add_argument("--server", metavar="URL", help="where the board takes updates over the air (https://...)")
     c.add_argument("--ca", metavar="CA", help="the server's CA certificate to pin (PEM or DER)")
     c.add_argument("--no-clock", action="store_true", help="the board has no trusted clock: do not check expiry")
+    c.add_argument("--device-id", metavar="ID",
+                   help="the board's stable id: staged rollouts put it in a wave by it, and it "
+                        "names the board to the fleet service (docs/ROLLOUT.md)")
+    c.add_argument("--fleet", metavar="URL", help="the fleet service the board reports to (docs/FLEET.md)")
+    c.add_argument("--identity", metavar="FILE",
+                   help="the board's fleet secret (SECRETS_DIR/ID.key of mpota fleet enroll), "
+                        "copied to the board, never shown")
     c.add_argument("--force", action="store_true", help="provision a board that already is (forgets its counters)")
     c.set_defaults(run=cmd_provision)
 
