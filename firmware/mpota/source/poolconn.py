@@ -59,7 +59,7 @@ def pool():
                 raise SourceError("connect")
             try:
                 radio.connect(ssid, os.getenv("CIRCUITPY_WIFI_PASSWORD") or "")
-            except (ConnectionError, OSError, RuntimeError):
+            except (OSError, RuntimeError):  # ConnectionError is an OSError
                 raise SourceError("connect")
         _pool.append(socketpool.SocketPool(radio))
     return _pool[0]

@@ -6,6 +6,12 @@ as the real radio does."""
 
 import os
 
+try:
+    ConnectionError
+except NameError:  # MicroPython has none; CircuitPython's is an OSError
+    class ConnectionError(OSError):
+        pass
+
 # The network the tests' board may join: CPY_STANDIN_SSID / _PASSWORD.
 _SSID = os.getenv("CPY_STANDIN_SSID") or "mpota-test"
 _PASSWORD = os.getenv("CPY_STANDIN_PASSWORD") or "mpota-pass"
