@@ -98,6 +98,13 @@ def start_service(args_db, state, port, repo, key, log):
     raise SystemExit("bench-fleet: the service did not answer")
 
 
+def cpu_s(pid):
+    """User + system CPU seconds of a process so far."""
+    with open("/proc/{}/stat".format(pid)) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kb(pid):
     with open("/proc/{}/status".format(pid)) as f:
         for ln in f:
@@ -197,12 +204,18 @@ def run_backend(kind, work, devices, reports_total, pg):
     try:
         sample = random.Random(3).sample(devs, min(reports_total, len(devs)))
         reqs = requests_for(sample, port)
+        cpu0 = cpu_s(proc.pid)
         t = time.perf_counter()
         statuses = asyncio.run(_load(port, reqs))
         dt = time.perf_counter() - t
+        cpu = cpu_s(proc.pid) - cpu0
         if statuses != {200: len(reqs)}:
             raise SystemExit("bench-fleet: answers {}".format(statuses))
         line("ingest {}".format(kind), round(len(reqs) / dt), "reports/s")
+        # The service's own CPU time per report: what a core of its own
+        # would take, whatever else the machine runs meanwhile.
+        line("ingest-cpu {}".format(kind), round(cpu * 1000 / len(reqs), 3), "ms/report")
+        line("ingest-per-service-core {}".format(kind), round(len(reqs) / cpu), "reports/s")
     finally:
         proc.terminate()
         proc.wait()
@@ -234,7 +247,8 @@ def run_backend(kind, work, devices, reports_total, pg):
     try:
         p95, worst, worst_p95 = dashboard("http://127.0.0.1:{}".format(port), pub.sha, ids)
         line("dashboard p95 {}".format(kind), round(p95), "ms")
-        line("dashboard slowest-page p95 {} {}".format(kind, worst), round(worst_p95), "ms")
+        line("dashboard slowest-page p95 {} {}".format(kind, worst.split("?")[0][:24]),
+             round(worst_p95), "ms")
         line("rss {}".format(kind), round(rss_kb(proc.pid) / 1024), "MiB")
     finally:
         eng.dispose()

@@ -58,6 +58,8 @@ def test_report_with_a_good_tag_is_taken(svc, http):
     _, data, h = d.next_report()
     r = post(http, data, h)
     assert (r.status_code, r.json()) == (200, {"ack": 1})
+    # The device API is kept apart: no session or CSRF cookie is handed out.
+    assert "set-cookie" not in r.headers
 
 
 def test_forged_tag_is_refused(svc, http):

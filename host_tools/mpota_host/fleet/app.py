@@ -404,7 +404,6 @@ def create_app(svc):
             await asyncio.get_running_loop().run_in_executor(None, svc.stop)
 
     routes = [
-        Route(P.PATH, device_report, methods=["POST"]),
         Route("/healthz", healthz),
         Route("/login", login, methods=["GET", "POST"]),
         Route("/logout", logout, methods=["POST"]),
@@ -427,13 +426,31 @@ def create_app(svc):
     middleware = [
         # CSRF first: a forged form never reaches a handler. Checked on every
         # unsafe request that carries the session cookie (a bearer-token
-        # script carries none), and on the login form always.
-        Middleware(csrf.FormCSRFMiddleware, secret=key, sensitive_cookies={SESSION_COOKIE},
-                   exempt_urls=[re.compile(r"^/api/device/")]),
+        # script carries none); the login form checks its own.
+        Middleware(csrf.FormCSRFMiddleware, secret=key, sensitive_cookies={SESSION_COOKIE}),
         Middleware(SessionMiddleware, secret_key=key, session_cookie=SESSION_COOKIE,
                    max_age=12 * 3600, same_site="lax"),
     ]
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
-    app.state.svc = svc
-    app.state.templates = Jinja2Templates(directory=TEMPLATES)
-    return app
+    operator = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    operator.state.svc = svc
+    operator.state.templates = Jinja2Templates(directory=TEMPLATES)
+    # The device API is an application of its own: no session, no CSRF
+    # cookie, nothing of the operator side on the path every report takes.
+    device_api = Starlette(routes=[Route(P.PATH, device_report, methods=["POST"])])
+    device_api.state.svc = svc
+    return Split(device_api, operator)
+
+
+class Split:
+    """Requests under /api/device/ go to the device application, all
+    others (and the lifespan) to the operator application."""
+
+    def __init__(self, device, operator):
+        self.device = device
+        self.operator = operator
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"].startswith("/api/device/"):
+            await self.device(scope, receive, send)
+        else:
+            await self.operator(scope, receive, send)
