@@ -154,7 +154,11 @@ class Poller:
                 self._give_up_trial(st)
                 changed = True
         for e in ctl.entries:
-            if e.state == F.STATE_HALT:
+            # Only a plan the update keys signed is remembered as halted: a
+            # stolen control key that halts invented plans cannot push a
+            # real halt out of the device's bounded memory.
+            if (e.state == F.STATE_HALT and not st.is_halted(e.plan_sha)
+                    and self._plan(root, e) is not None):
                 changed |= st.add_halted(e.plan_sha)
         if changed:
             dev.save(st)
@@ -209,12 +213,8 @@ class Poller:
             hint = self._hint(e.poll_s)
             if e.state != F.STATE_RUN or st.is_halted(e.plan_sha):
                 continue
-            try:
-                plan = trust.verify_plan(root, self._read("plans/" + _hex(e.plan_sha),
-                                                          "missing-plan"), e.plan_sha)
-            except BundleError as err:
-                if err.reason != "missing-plan":
-                    raise
+            plan = self._plan(root, e)
+            if plan is None:
                 continue
             if plan.issued > st.time_floor:
                 # An offline-signed time: it raises the floor (clock.py).
@@ -230,6 +230,16 @@ class Poller:
             if verdict == cohort.WAIT and result.action == "none":
                 result = Result("wait", plan=plan.id, next_poll=hint)
         return result
+
+    def _plan(self, root, e):
+        # The verified plan a control entry names, or None if not published.
+        try:
+            return trust.verify_plan(root, self._read("plans/" + _hex(e.plan_sha),
+                                                      "missing-plan"), e.plan_sha)
+        except BundleError as err:
+            if err.reason != "missing-plan":
+                raise
+            return None
 
     def _canary(self, plan):
         i = cohort.shard(plan.id, self.device_id, len(plan.canary))

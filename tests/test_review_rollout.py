@@ -1,0 +1,44 @@
+# SPDX-License-Identifier: MIT
+"""Found in the security review of staged rollouts (issue 11): attacks
+on the device's poll that the first attack tests did not try. The device
+code is the agent's, run on CPython with the dir bank."""
+
+import pytest
+
+from mpota.bundle import format as F
+from rollouts import device as rd
+from rollouts import docs
+
+RUN, PAUSE, HALT = F.STATE_RUN, F.STATE_PAUSE, F.STATE_HALT
+
+
+@pytest.fixture
+def world(tmp_path):
+    w = type("World", (), {})()
+    w.tmp = tmp_path
+    w.repo = docs.Repo(tmp_path / "repo")
+    w.v1 = rd.app_bundle(tmp_path, "v1", 1)
+    w.v2 = rd.app_bundle(tmp_path, "v2", 2)
+    w.v2_sha = w.repo.bundle(w.v2)
+    w.plan = w.repo.plan(docs.plan(w.v2_sha, "p2"))
+    return w
+
+
+def installed(dev):
+    st = dev.load()
+    return st.trial_version if st.trial != 0xFF else None
+
+
+def test_stolen_control_key_cannot_flush_the_halt_memory_with_invented_plans(world):
+    # The device sees p2 halted. The stolen control key then halts eight
+    # plans that do not exist, to push p2 out of the device's memory of
+    # halts, and runs p2 again in the same document.
+    world.repo.control(docs.control([(world.plan, HALT, 10000, 60)], version=1))
+    dev = rd.make(world.tmp, "dev-1", world.repo, world.v1)
+    assert rd.poll(dev).action == "none"
+    invented = [(bytes((i,)) * 32, HALT, 0, 60) for i in range(1, 9)]
+    world.repo.control(docs.control(invented + [(world.plan, RUN, 10000, 60)], version=2))
+    res = rd.poll(dev)
+    assert res.action == "none"
+    assert installed(dev) is None
+    assert dev.load().is_halted(docs.sha(world.plan))
