@@ -42,3 +42,25 @@ def test_stolen_control_key_cannot_flush_the_halt_memory_with_invented_plans(wor
     assert res.action == "none"
     assert installed(dev) is None
     assert dev.load().is_halted(docs.sha(world.plan))
+
+
+def test_install_that_fails_inside_a_poll_keeps_what_the_install_recorded(world):
+    # The host serves damaged chunks of the planned bundle. The install
+    # records its start and its failure in the state record; the poll must
+    # not then write its own older copy of the record over them.
+    import shutil
+
+    from mpota.state import log as L
+
+    bundle = world.repo.path / "bundles" / world.v2_sha.hex()
+    shutil.rmtree(bundle / "stream", ignore_errors=True)
+    for chunk in (bundle / "chunks").iterdir():
+        chunk.write_bytes(b"damaged")
+    world.repo.control(docs.control([(world.plan, RUN, 10000, 60)]))
+    dev = rd.make(world.tmp, "dev-1", world.repo, world.v1)
+    res = rd.poll(dev)
+    assert res.action == "refused"
+    st = dev.load()
+    events = [e for e, _, _, _ in st.events()]
+    assert L.CHUNK_FAIL in events  # the install's own record of the failure
+    assert st.p_sha != b"\0" * 32  # the download resumes where it stopped

@@ -275,7 +275,17 @@ class Poller:
                           next_poll=hint)
         from ..update.install import Install
 
-        report = Install(dev, src, progress).run()
+        try:
+            report = Install(dev, src, progress).run()
+        except BundleError as e:
+            # The install saved its progress and logged the refusal in a
+            # newer state record than the poll's: never write the poll's
+            # copy over it.
+            st = dev.load()
+            last = st.last()
+            if not last or last[1] != L.reason_code(e.reason):
+                offer.note(dev, st, L.VERIFY_FAIL, e.reason, 0)
+            return Result("refused", e.reason, plan=plan.id, next_poll=hint)
         action = "installed" if report.outcome == "installed" else report.outcome
         return Result(action, plan=plan.id, next_poll=hint, report=report)
 
