@@ -64,3 +64,39 @@ def test_install_that_fails_inside_a_poll_keeps_what_the_install_recorded(world)
     events = [e for e, _, _, _ in st.events()]
     assert L.CHUNK_FAIL in events  # the install's own record of the failure
     assert st.p_sha != b"\0" * 32  # the download resumes where it stopped
+
+
+def test_stolen_control_key_cannot_open_later_waves_early_by_dating_a_document_ahead(world):
+    # The plan opens 100 % in 30 days. The stolen key signs a control
+    # document issued 31 days from now: a device whose clock reads today
+    # must not take that date as the time its waves open by.
+    from mpota.rollout import cohort
+
+    plan = world.repo.plan(docs.plan(world.v2_sha, "slow",
+                                     waves=((100, 0), (10000, docs.NOW + 30 * docs.DAY))))
+    outside = next(i for i in ("d{}".format(n) for n in range(1000))
+                   if cohort.bucket("slow", i) >= 100)
+    ahead = docs.NOW + 31 * docs.DAY
+    world.repo.control(docs.control([(plan, RUN, 10000, 60)], issued=ahead,
+                                    expires=ahead + docs.DAY))
+    dev = rd.make(world.tmp, outside, world.repo, world.v1, now=docs.NOW)
+    res = rd.poll(dev)
+    assert res.action == "wait"
+    assert installed(dev) is None
+
+
+@pytest.mark.parametrize("reading", [None, 0, 946684800])  # no clock, 1970, 2000
+def test_board_without_a_known_clock_opens_waves_by_the_floor_and_control_time(reading):
+    from mpota import clock
+
+    floor = clock.AGENT_TIME
+    assert clock.wave_now(reading, floor, 0) == floor
+    assert clock.wave_now(reading, floor, floor + 99) == floor + 99
+
+
+def test_known_clock_opens_waves_by_itself_even_below_the_control_time():
+    from mpota import clock
+
+    floor = clock.AGENT_TIME
+    assert clock.wave_now(floor + 5, floor, floor + 10 ** 9) == floor + 5
+    assert clock.wave_now(floor + 5, floor, 0) == floor + 5

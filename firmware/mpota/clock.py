@@ -41,6 +41,16 @@ def control_now(clock, floor_, control_time):
     return judge(clock, max(floor_, control_time))
 
 
+def wave_now(clock, floor_, control_time):
+    """'now' for opening waves. A known clock (not below the floor) is
+    taken as it reads: a control issue time (an online key) may push it
+    forward for expiry, where that fails closed, but never open a wave
+    early. Only a board without a known clock goes by control_time."""
+    if clock is not None and clock >= floor_:
+        return clock
+    return max(floor_, control_time)
+
+
 def raised(current, issued):
     """The stored u32 time after accepting a document issued at `issued`."""
     if issued > current:

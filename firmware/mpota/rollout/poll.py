@@ -162,7 +162,7 @@ class Poller:
                 changed |= st.add_halted(e.plan_sha)
         if changed:
             dev.save(st)
-        now = clock.control_now(dev.now(), clock.floor(st, root), st.control_time)
+        now = clock.wave_now(dev.now(), clock.floor(st, root), st.control_time)
         return self._choose(root, st, ctl, rev, now, install, progress)
 
     def _root(self, st):
