@@ -180,7 +180,9 @@ def update(repo, plan_ref, action, signers, cap_bp=None, poll_s=None, now=None, 
                            "check the signing host's clock, or give a later --expires".format(
                                what, timefmt.show(floor), timefmt.show(expires)))
     with Repo.locked(repo):
-        _, ctl = Repo.read_control(repo)
+        current, ctl = Repo.read_control(repo)
+        if ctl is not None:
+            _check_current(repo, current, trust)
         entries = entries_of(ctl)
         if action != "renew":
             entries = _apply(repo, entries, plan_ref, action, cap_bp, poll_s, force)
@@ -198,6 +200,30 @@ def update(repo, plan_ref, action, signers, cap_bp=None, poll_s=None, now=None, 
         path = os.path.join(repo, Repo.CONTROL)
         Repo.put(path, doc)
     return Written(path, doc, version, now, expires, entries)
+
+
+def _check_current(repo, doc, trust):
+    # The new document carries the current one's entries (halts included)
+    # and version forward under the online key: refuse to build on one that
+    # no control key signed, or anyone who can write the directory could
+    # have the key sign a lifted halt or a version at the limit.
+    roots = [trust] if trust is not None else [
+        Repo.parse(Repo.read_doc(path), F.DOC_ROOT, F.root, path, "a trust root")
+        for _, path in sorted(Repo.root_files(repo).items())]
+    if not roots:
+        return
+    reason = "unknown-key"
+    for root in roots:
+        if not getattr(root, "control_keys", ()):
+            continue
+        try:
+            T.verify_control(root, doc)
+            return
+        except BundleError as e:
+            reason = e.reason
+    raise CommandError("{}: not signed by the control keys of any root here ({}): refusing to sign "
+                       "its entries; put back the control document last written by `mpota "
+                       "control`".format(os.path.join(repo, Repo.CONTROL), reason))
 
 
 def _apply(repo, entries, plan_ref, action, cap_bp, poll_s, force):

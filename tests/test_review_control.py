@@ -1,0 +1,31 @@
+# SPDX-License-Identifier: MIT
+"""Found in the security review of the host's control tools (issue 11):
+the tools sign with the online control key what they read from the
+repository directory, so what they read must be what that key signed."""
+
+from bundles import factory as f
+from bundles.cliworld import one_line_error, ok, released, sha
+
+from mpota.bundle import format as F
+from mpota.bundle import rollout as R
+from mpota_host import document as D
+from mpota_host.rollout import control
+
+
+def test_control_tool_does_not_re_sign_a_control_document_someone_else_wrote(tmp_path):
+    # fw-2 is halted. Someone who can write the repository directory but
+    # holds no control key puts a document there that runs fw-2 again; the
+    # next renew (cron) or the fleet service's next action must not sign
+    # its entries with the real key.
+    w = released(tmp_path)
+    ok(w.control("halt", "fw-2"))
+    plan_sha = bytes.fromhex(sha(w.p))
+    signed = control.unsigned(100, 1, 2 ** 40, [(plan_sha, F.STATE_RUN, 10000, 60)])
+    forged = D.assemble(signed, D.sign(signed, [], [f.Key("cli-review-stranger")]))
+    (w.repo / "control").write_bytes(forged)
+    msg = one_line_error(w.control("renew"))
+    assert "control" in msg
+    doc = (w.repo / "control").read_bytes()
+    assert doc == forged
+    ctl = R.control(doc, F.frame(doc, F.DOC_CONTROL))
+    assert ctl.version == 100  # nothing new was signed
