@@ -217,7 +217,7 @@ def _cap(form):
     text = str(form.get("percent", "")).strip().rstrip("%")
     try:
         return int(round(float(text) * 100))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise CommandError("cap: give a percentage")
 
 
@@ -278,6 +278,19 @@ async def devices(request):
     return render(request, "devices.html", rows=rows, more=more, q=q, version=version, page=pg)
 
 
+# Columns whose text a device reports: a cell a spreadsheet would run as a
+# formula (=, +, -, @, tab, CR first) gets a ' in front.
+_REPORTED = ("sha", "last_reason", "reset")
+
+
+def _cell(col, v):
+    if v is None:
+        return ""
+    if col in _REPORTED and isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + v
+    return v
+
+
 CSV_COLUMNS = ("device_id", "device_class", "hw_rev", "version", "sha", "trial", "last_seen",
                "last_kind", "last_reason", "reset", "dropped", "reports", "enrolled")
 
@@ -290,7 +303,7 @@ def _csv_rows(svc):
     for d in queries.iter_devices(svc.eng):
         buf.seek(0)
         buf.truncate()
-        w.writerow([d[c] if d[c] is not None else "" for c in CSV_COLUMNS])
+        w.writerow([_cell(c, d[c]) for c in CSV_COLUMNS])
         yield buf.getvalue()
 
 
@@ -354,7 +367,7 @@ async def api_rollout_action(request):
             raise CommandError("the service was started without --repo")
         await run_in_threadpool(rollouts.act, svc.eng, svc.publisher, request.path_params["sha"],
                                 action, request.state.user, cap)
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return JSONResponse({"error": "give {\"action\": ..., \"cap_bp\": ...}"}, status_code=400)
     except CommandError as e:
         return JSONResponse({"error": str(e)}, status_code=409)

@@ -3,6 +3,8 @@
 the halt rules (docs/FLEET.md, "Halt rules"), tested as a table. The
 figures are counted in rollouts.py; acting on the answer is done there."""
 
+import math
+
 # The defaults, and why, are in docs/FLEET.md.
 DEFAULT_RULES = {
     "security_halt": True,      # any security refusal halts at once
@@ -28,7 +30,8 @@ def check_rules(rules):
                 raise ValueError("{}: true or false".format(k))
         else:
             v = t(v)
-            if v < 0 or (k == "canary_failures" and v < 1):
+            # NaN compares false with everything: it would switch a rule off.
+            if not math.isfinite(v) or v < 0 or (k == "canary_failures" and v < 1):
                 raise ValueError("{}: out of range".format(k))
         out[k] = v
     return out

@@ -56,7 +56,8 @@ def parse_body(body):
     """The report as a dict, every field checked, or Refused(400)."""
     try:
         r = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        # RecursionError: nesting past the parser's depth (4 KB of "[").
         raise Refused(400, "json")
     if not isinstance(r, dict) or r.get("v") != 1:
         raise Refused(400, "version")

@@ -251,7 +251,8 @@ def act(eng, publisher, plan_sha, action, actor, cap_bp=None, reason="", now=Non
     control document, then record it. Raises CommandError if refused."""
     if action not in ACTIONS:
         raise CommandError("unknown action {!r}".format(action))
-    if action == "cap" and (cap_bp is None or not 0 <= cap_bp <= F.BASIS):
+    if action == "cap" and (not isinstance(cap_bp, int) or isinstance(cap_bp, bool)
+                            or not 0 <= cap_bp <= F.BASIS):
         raise CommandError("cap: a share from 0 to 100 %")
     with eng.connect() as conn:
         ro = conn.execute(select(M.rollouts).where(M.rollouts.c.plan_sha == plan_sha)).first()
