@@ -100,3 +100,33 @@ def test_known_clock_opens_waves_by_itself_even_below_the_control_time():
     floor = clock.AGENT_TIME
     assert clock.wave_now(floor + 5, floor, floor + 10 ** 9) == floor + 5
     assert clock.wave_now(floor + 5, floor, 0) == floor + 5
+
+
+def test_revocation_list_published_later_is_read_by_a_long_lived_poller(world):
+    # AGENT.md's loop keeps one Poller. Before the first `mpota revoke`
+    # there is no list (404); the first list, published later, must still
+    # be read by that poller, or it installs a revoked image.
+    from mpota.bundle import trust
+    from mpota.rollout.poll import Poller
+
+    world.repo.control(docs.control([(world.plan, PAUSE, 10000, 60)], version=1))
+    dev = rd.make(world.tmp, "dev-1", world.repo, world.v1)
+    poller = Poller(dev)
+    assert poller.poll().action == "none"
+    m = (world.v2 / "manifest").read_bytes()
+    image_sha = trust.verify_manifest(trust.load_root(docs.root()), m).image_sha256
+    world.repo.revoked(docs.revoked([image_sha]))
+    world.repo.control(docs.control([(world.plan, RUN, 10000, 60)], version=2))
+    res = poller.poll()
+    assert (res.action, res.reason) == ("refused", "revoked")
+    assert installed(dev) is None
+
+
+def test_control_document_published_after_the_first_poll_is_followed(world):
+    from mpota.rollout.poll import Poller
+
+    dev = rd.make(world.tmp, "dev-1", world.repo, world.v1)
+    poller = Poller(dev)
+    assert poller.poll().reason == "missing-control"
+    world.repo.control(docs.control([(world.plan, RUN, 10000, 60)]))
+    assert poller.poll().action == "installed"

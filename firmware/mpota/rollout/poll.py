@@ -88,8 +88,8 @@ class _Checked:
 
 
 class Poller:
-    """Polls one repository; remembers, for its lifetime, files that
-    answered 'not found' so that they are not asked for again."""
+    """Polls one repository; remembers, for its lifetime, plans and canary
+    shards that answered 'not found' so that they are not asked for again."""
 
     def __init__(self, dev, src=None):
         self.dev = dev
@@ -112,7 +112,10 @@ class Poller:
         try:
             return fetch.read_doc(self.dev, self.src, name, self.buf, missing)
         except BundleError as e:
-            if e.reason == missing and len(self.gone) < 16:
+            # Only content-addressed names (plans/, canary/) are given up:
+            # control and revoked are missing until first published, and
+            # must be read again at every poll.
+            if e.reason == missing and "/" in name and len(self.gone) < 16:
                 self.gone.append(name)
             raise
 
