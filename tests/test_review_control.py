@@ -29,3 +29,11 @@ def test_control_tool_does_not_re_sign_a_control_document_someone_else_wrote(tmp
     assert doc == forged
     ctl = R.control(doc, F.frame(doc, F.DOC_CONTROL))
     assert ctl.version == 100  # nothing new was signed
+
+
+def test_control_cap_of_infinity_is_a_one_line_refusal(tmp_path):
+    w = released(tmp_path)
+    before = (w.repo / "control").read_bytes()
+    for text in ("inf", "Infinity", "-inf", "nan"):
+        assert "percentage" in one_line_error(w.control("cap", "fw-2", "--percent=" + text))
+    assert (w.repo / "control").read_bytes() == before

@@ -25,6 +25,8 @@ def basis_points(text, option):
     raw = text[:-1] if text.endswith("%") else text
     try:
         value = Decimal(raw) * 100
+        if not value.is_finite():
+            raise InvalidOperation  # inf, nan: no number of basis points
     except InvalidOperation:
         raise CommandError("{} {!r}: a percentage such as 5, 0.5 or 12.25".format(option, text))
     if value != value.to_integral_value():
