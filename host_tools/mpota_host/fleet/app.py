@@ -187,12 +187,23 @@ def _audit(svc, actor, action, plan, detail):
 
 # Pages ---------------------------------------------------------------------
 
+def _overview(svc):
+    # What the last monitor pass (in this process or another) counted and
+    # drew, unless it is over 5 minutes old: then, or with no monitor
+    # running anywhere, counted now.
+    snap = queries.stored_overview(svc.eng, max(300.0, 3 * svc.monitor_interval))
+    if snap is None:
+        o = queries.overview(svc.eng)
+        snap = {"o": o, "versions_svg": charts.versions(o["versions"]),
+                "trend_svg": charts.trend(o["trend"]), "at": time.time()}
+    return snap
+
+
 @page
 async def overview(request):
-    svc = request.app.state.svc
-    o = await run_in_threadpool(queries.overview, svc.eng)
-    return render(request, "overview.html", o=o, versions_svg=charts.versions(o["versions"]),
-                  trend_svg=charts.trend(o["trend"]))
+    snap = await run_in_threadpool(_overview, request.app.state.svc)
+    return render(request, "overview.html", o=snap["o"], versions_svg=snap["versions_svg"],
+                  trend_svg=snap["trend_svg"], counted=snap["at"])
 
 
 def _rollout_page(svc, sha):

@@ -41,6 +41,34 @@ def overview(eng, now=None):
             "trend": series, "rollouts": rollouts}
 
 
+def store_overview(eng, now=None):
+    """Count the overview and draw its charts once, for every page view
+    until the next monitor pass (kept in settings, shared by processes)."""
+    from . import charts
+
+    now = D.now() if now is None else now
+    o = overview(eng, now)
+    snap = {"o": o, "versions_svg": charts.versions(o["versions"]),
+            "trend_svg": charts.trend(o["trend"]), "at": now}
+    with eng.begin() as conn:
+        D.set_setting(eng, conn, "overview", json.dumps(snap))
+
+
+def stored_overview(eng, max_age, now=None):
+    """The overview the last monitor pass kept, if younger than max_age
+    seconds, with the rollouts as they are now; else None."""
+    now = D.now() if now is None else now
+    with eng.connect() as conn:
+        text = D.get_setting(conn, "overview")
+        if text is None:
+            return None
+        snap = json.loads(text)
+        if now - snap["at"] > max_age:
+            return None
+        snap["o"]["rollouts"] = rollout_list(conn)
+    return snap
+
+
 def rollout_list(conn):
     r = M.rollouts.c
     return [{"plan": x.plan_sha, "id": x.plan_id, "version": x.version, "state": x.state,

@@ -21,14 +21,7 @@ from . import models as M
 from . import monitor
 from . import protocol as P
 
-try:  # the device's own bucket math (docs/ROLLOUT.md, "Cohorts")
-    from mpota.rollout.cohort import bucket
-except ImportError:  # pragma: no cover - only before the device side landed
-    import hashlib
-
-    def bucket(plan_id, device_id):
-        h = hashlib.sha256(plan_id.encode() + b"\0" + device_id.encode()).digest()
-        return ((h[0] << 24) | (h[1] << 16) | (h[2] << 8) | h[3]) % F.BASIS
+from mpota.rollout.cohort import bucket  # the devices' own (ROLLOUT.md, "Cohorts")
 
 STATES = {F.STATE_RUN: "run", F.STATE_PAUSE: "pause", F.STATE_HALT: "halt"}
 ACTIONS = ("pause", "resume", "halt", "cap")
@@ -329,4 +322,6 @@ def run_once(eng, repo, publisher, now=None):
                 audit(conn, "monitor", "halt-failed", sha, "{}: {}".format(reason, e), now)
             continue
         halted.append((sha, reason))
+    from . import queries
+    queries.store_overview(eng, now)
     return halted
