@@ -37,3 +37,20 @@ def test_control_cap_of_infinity_is_a_one_line_refusal(tmp_path):
     for text in ("inf", "Infinity", "-inf", "nan"):
         assert "percentage" in one_line_error(w.control("cap", "fw-2", "--percent=" + text))
     assert (w.repo / "control").read_bytes() == before
+
+
+def test_revoke_does_not_re_sign_a_revocation_list_someone_else_shrank(tmp_path):
+    # v2 is revoked. Someone who can write the repository directory but
+    # holds no update key replaces the list with one that lost the entry
+    # (and a higher version); the next `mpota revoke` must not sign it.
+    from mpota_host.rollout import revoke
+
+    w = released(tmp_path)
+    ok(w.mpota("revoke", w.b, "--repo", w.repo, "-k", w.key("u1")))
+    signed = revoke.unsigned(50, 1, [])
+    forged = D.assemble(signed, D.sign(signed, [], [f.Key("cli-review-stranger")]))
+    (w.repo / "revoked").write_bytes(forged)
+    other = w.bundle("bundle3", version=3, seed=3)
+    msg = one_line_error(w.mpota("revoke", other, "--repo", w.repo, "-k", w.key("u1")))
+    assert "revocation list" in msg
+    assert (w.repo / "revoked").read_bytes() == forged

@@ -76,7 +76,9 @@ def revoke(repo, ref, signers, now=None, trust=None):
         check_signers(root, signers)
     now = int(time.time()) if now is None else now
     with Repo.locked(repo):
-        _, old = Repo.read_revoked(repo)
+        current, old = Repo.read_revoked(repo)
+        if old is not None:
+            _check_current(repo, current, trust)
         images = [bytes(i) for i in old.images] if old else []
         if prefix in images:
             raise CommandError("image {} is already revoked (revocation list version {})".format(
@@ -96,3 +98,25 @@ def revoke(repo, ref, signers, now=None, trust=None):
                 raise CommandError(reasons.refused(e.reason, "the revocation list just signed"))
         Repo.put(os.path.join(repo, Repo.REVOKED), doc)
     return doc, new
+
+
+def _check_current(repo, doc, trust):
+    # The new list carries every entry of the current one forward under the
+    # update keys: refuse to build on one they did not sign, or anyone who
+    # can write the directory could have an entry dropped (an image
+    # un-revoked) by the next signature.
+    roots = [trust] if trust is not None else [
+        Repo.parse(Repo.read_doc(path), F.DOC_ROOT, F.root, path, "a trust root")
+        for _, path in sorted(Repo.root_files(repo).items())]
+    if not roots:
+        return
+    reason = "unknown-key"
+    for root in roots:
+        try:
+            T.verify_revoked(root, doc)
+            return
+        except BundleError as e:
+            reason = e.reason
+    raise CommandError("{}: not signed by the update keys of any root here ({}): refusing to sign "
+                       "on top of it; put back the revocation list last written by `mpota "
+                       "revoke`".format(os.path.join(repo, Repo.REVOKED), reason))
