@@ -179,3 +179,21 @@ emit("open", outcome(lambda: src.open("manifest") and "opened"))
 """.format(url=server.url + "v2/", ca=str(server.ca_pem))
         r = kit.run(cpy, code, extra_path=list(targets.CPY_PATH), timeout=120)
     assert r["open"] == {"refused": "connect"}
+
+
+def test_provisioning_over_wifi_installs_and_confirms_the_first_app(cpy, tmp_path, tree):
+    # docs/CIRCUITPYTHON.md, step 3: provision from the REPL with the
+    # configured https source, no bundle on the drive.
+    with Serve(tree) as server:
+        code = """
+import mpota.device, mpota.provision
+dev = mpota.device.use(device({base!r}, bank="dir", target="app", slot_size=131072,
+                              source={url!r}, ca={ca!r}))
+rep = mpota.provision.provision(dev, open({root!r}, "rb").read(), dev.source())
+emit("provision", report(rep))
+emit("state", state(dev))
+""".format(base=str(tmp_path / "dev"), url=server.url + "v1/", ca=str(server.ca_pem),
+           root=str(tree / "root"))
+        r = kit.run(cpy, code, extra_path=list(targets.CPY_PATH), timeout=120)
+    assert r["provision"]["outcome"] == "installed" and r["provision"]["fetched"] > 0
+    assert r["state"]["active_version"] == 1 and r["state"]["trial"] == 255
