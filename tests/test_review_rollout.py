@@ -130,3 +130,13 @@ def test_control_document_published_after_the_first_poll_is_followed(world):
     assert poller.poll().reason == "missing-control"
     world.repo.control(docs.control([(world.plan, RUN, 10000, 60)]))
     assert poller.poll().action == "installed"
+
+
+def test_halted_plan_the_current_update_keys_no_longer_sign_does_not_stop_polls(world):
+    # A plan halted long ago, signed by an update key that a root rotation
+    # has since retired, stays in the control document as a halt: the
+    # device must go on following the other plans.
+    old = world.repo.plan(docs.plan(world.v2_sha, "old", signers=(docs.B,)))
+    world.repo.control(docs.control([(world.plan, RUN, 10000, 60), (old, HALT, 0, 60)]))
+    dev = rd.make(world.tmp, "dev-1", world.repo, world.v1)
+    assert rd.poll(dev).action == "installed"

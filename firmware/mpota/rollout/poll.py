@@ -160,9 +160,14 @@ class Poller:
             # Only a plan the update keys signed is remembered as halted: a
             # stolen control key that halts invented plans cannot push a
             # real halt out of the device's bounded memory.
-            if (e.state == F.STATE_HALT and not st.is_halted(e.plan_sha)
-                    and self._plan(root, e) is not None):
-                changed |= st.add_halted(e.plan_sha)
+            if e.state == F.STATE_HALT and not st.is_halted(e.plan_sha):
+                try:
+                    if self._plan(root, e) is not None:
+                        changed |= st.add_halted(e.plan_sha)
+                except BundleError:
+                    # A plan these keys do not sign (retired by a rotation,
+                    # or forged) is never installed here: nothing to hold.
+                    pass
         if changed:
             dev.save(st)
         now = clock.wave_now(dev.now(), clock.floor(st, root), st.control_time)
