@@ -152,7 +152,8 @@ def test_app_directory_is_signed_as_a_reproducible_tar(work):
     outs = []
     for n in ("app1", "app2"):
         proc = f.cli("sign", app, "--target", "app", "--version", 2, "--security-counter", 1,
-                     "--device-class", "esp32", "-o", work / n, "-k", work / "a.key", "--sequence", 5)
+                     "--device-class", "esp32", "-o", work / n, "-k", work / "a.key", "--sequence", 5,
+                     "--issued", "2026-12-01")  # the signed issue time is the one input that moves
         assert proc.returncode == 0, proc.stderr
         outs.append((work / n / "manifest").read_bytes())
     assert outs[0] == outs[1]
