@@ -353,3 +353,11 @@ def test_stranger_key_cannot_sign_a_revocation_list(world):
     dev = device(world)
     assert rd.poll(dev).reason == "unknown-key"
     assert installed(dev) is None
+
+
+def test_refused_control_document_waits_the_devices_own_longest_poll(world):
+    # Not the agent's built-in day: the device's configured poll_max.
+    world.repo.control(docs.control([(world.plan, RUN, 10000, 60)], signers=(X,)))
+    dev = device(world, poll_min=30, poll_max=900)
+    res = rd.poll(dev)
+    assert (res.action, res.reason, res.next_poll) == ("refused", "unknown-key", 900)

@@ -128,7 +128,8 @@ class Poller:
             return self._poll(st, install, progress)
         except BundleError as e:
             offer.note(dev, st, L.VERIFY_FAIL, e.reason, 0)
-            return Result("refused", e.reason)
+            # A refused document will not change by asking again soon.
+            return Result("refused", e.reason, next_poll=self.poll_max)
         except SourceError as e:
             return Result("refused", e.reason, next_poll=self._hint(self.poll_min * 4))
         except AgentError as e:
