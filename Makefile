@@ -17,6 +17,9 @@
 #   make bench-heap   the smallest heap a whole update needs (docs/AGENT.md)
 #   make bench-transport
 #                     the HTTPS source's heap and speed (docs/TRANSPORT.md)
+#   make bench-transfer
+#                     an update against the speed of its link: nginx over
+#                     TLS, shaped links, instructions on the Cortex-M3
 #   make sanitize     the ed25519 C core under ASan and UBSan against
 #                     libsodium, hashlib and Python's integers (tests/sanitize/)
 #   make clean        remove the builds (keeps the venv and MicroPython's source)
@@ -49,7 +52,7 @@ QEMU_TRACK := $(wildcard $(ROOT)/boards/qemu/*.mk $(ROOT)/boards/qemu/*.h)
 BUILD_PORT := MAKEFLAGS= $(ROOT)/scripts/build-port.sh
 
 .PHONY: all setup system unix unix-stock unix-cpy qemu qemu-m0 natmod builds test demo \
-	bench-crypto bench-heap bench-transport clean distclean
+	bench-crypto bench-heap bench-transport bench-transfer clean distclean
 
 all: builds
 
@@ -153,6 +156,10 @@ bench-heap: unix
 
 bench-transport: unix
 	@cd $(ROOT) && $(PYTHON) tests/bench_transport.py
+
+# Figures, not tests: ratios within one run (docs/TRANSPORT.md, "Speed").
+bench-transfer: unix qemu
+	@cd $(ROOT) && $(PYTHON) tests/bench_transfer.py
 
 # Both limb layouts, the vectors, 4,000 random and mutated signatures and
 # 20,000 field-element pairs (about a minute; CASES= and FIELD= change the

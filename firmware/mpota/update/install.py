@@ -34,7 +34,6 @@ from ..source import SourceError
 from ..state import log as L
 from ..state.fields import NONE
 from . import offer
-from .plan import COPY, REUSE, Plan
 from .transfer import Transfer
 
 from micropython import const
@@ -217,6 +216,10 @@ class Install:
         units = (m.image_size + unit - 1) // unit
         self.blank_full = self.pump.erased_digest(cs)
         self.blank_last = self.pump.erased_digest(m.chunk_len(n - 1)) if n else None
+        # Imported here, not with this module: a board making its TLS
+        # context after importing the agent has that much more room.
+        from .plan import COPY, REUSE, Plan
+
         plan = self.plan = Plan(self, per)
         since = 0
         self.report.reused += min(st.p_units * per, n)

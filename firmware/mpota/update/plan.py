@@ -21,6 +21,7 @@ REUSE = const(0)
 COPY = const(1)
 FETCH = const(2)
 _WINDOW = const(256)  # chunks planned at once: at most one request per window
+_FF = const(1024)  # erased bytes compared at once
 
 
 class Plan:
@@ -42,8 +43,12 @@ class Plan:
         # Erased bytes as views the sizes of the pump's: a blank range is
         # told by comparing (no hash).
         pump = inst.pump
-        ff = memoryview(bytearray(b"\xff" * pump.size))
-        self.ff = [ff[:len(v)] for v in pump.ladder]
+        n = min(pump.size, _FF)
+        ff = bytearray(n)
+        for i in range(n):
+            ff[i] = 0xFF
+        ff = memoryview(ff)
+        self.ff = [ff[:len(v)] for v in pump.ladder if len(v) <= n]
 
     def window(self, u, units, n):
         """Plan units u.. (as many as the window holds)."""
@@ -66,13 +71,15 @@ class Plan:
                 self._put(c - c0, off)
                 off += e.stored_len
                 d = self._digest(inst.slot, c * cs, e.raw_len)
-                if same(d, e.raw_sha):
+                if e.raw_sha == d:  # by content (a memoryview on the left)
                     kind[c - c0] = REUSE
-                else:
+                    continue
+                if not dirty and d is not inst.blank_full and d is not inst.blank_last:
+                    # Neither the chunk nor known erased: erased after all?
                     blank = inst.blank_full if e.raw_len == cs else inst.blank_last
-                    dirty = dirty or not same(d, blank)
-                    # The entry is at hand: the running slot's range now.
-                    kind[c - c0] = COPY if self._running(c, e) else FETCH
+                    dirty = not same(d, blank)
+                # The entry is at hand: the running slot's range now.
+                kind[c - c0] = COPY if self._running(c, e) else FETCH
             self.dirty[uu - u] = 1 if dirty else 0
             if dirty:
                 # The unit is erased whole: chunks already in it are not.
@@ -86,7 +93,9 @@ class Plan:
 
     def _running(self, c, e):
         inst = self.inst
-        return same(self._digest(inst.running, c * inst.m.chunk_size, e.raw_len), e.raw_sha)
+        # A memoryview compares by content (and a false "differs" would
+        # only cost a download: every byte fetched is checked).
+        return e.raw_sha == self._digest(inst.running, c * inst.m.chunk_size, e.raw_len)
 
     def _digest(self, region, addr, n):
         # SHA-256 of region[addr:addr + n]; of an erased range, known.
@@ -102,8 +111,9 @@ class Plan:
         if blank is not None:
             return blank(addr, n)  # a file region: past its end
         p = self.inst.pump
+        top = len(self.ff) - 1
         while n:
-            k = p._piece(n, addr)
+            k = min(p._piece(n, addr), top)
             v = p.ladder[k]
             region.read(addr, v)
             if v != self.ff[k]:

@@ -3,9 +3,12 @@
 
 One buffer is allocated once, with a ladder of views onto it (1, 2, 4, ...
 bytes, all from its start). Every transfer is cut into power-of-two pieces
-aligned to their own size, so a piece never crosses a page and every
-hash update and program gets a ready-made view: the steady state of the
-loop allocates nothing. A reader that returns less than asked (a short
+aligned to their own size, so every read and hash update gets a
+ready-made view; a piece larger than the region's page is programmed
+page by page, through views made once per page size (a piece aligned to
+its size never starts inside a page): the steady state of the loop
+allocates nothing, and reads and hashes go a buffer at a time however
+small the page. A reader that returns less than asked (a short
 read) is handled correctly, at the cost of one view. Bytes that do not
 fill a whole write unit (at the end of a stream) are gathered one at a
 time into a pad buffer filled with erased bytes.
@@ -49,6 +52,8 @@ class Pump:
         self.pad = bytearray(pad_size)
         self.padview = memoryview(self.pad)
         self.probe = bytearray(1)
+        self.page = 0
+        self.pages = None
         # Tests set hold = (micropython.heap_lock, micropython.heap_unlock)
         # to prove the loop allocates nothing.
         self.hold = None
@@ -73,6 +78,11 @@ class Pump:
         self.check = check
         self.w = region.write_size if region else 1
         self.padw = self.padview[:self.w]
+        page = region.page_size if region else 0
+        if page != self.page:
+            self.page = page
+            mv = memoryview(self.buf)
+            self.pages = [mv[i:i + page] for i in range(0, self.size, page)] if 0 < page < self.size else None
         for i in range(self.w):
             self.pad[i] = 0xFF
 
@@ -128,10 +138,25 @@ class Pump:
         if got < len(v):
             return self._short(v, got)
         self.check.update(v)
-        self.region.program(self.addr, v)
+        self._program(v, got)
         self.addr += got
         self.done += got
         return True
+
+    def _program(self, v, n):
+        # v: n bytes from the buffer's start, n a multiple of the page
+        # when larger than one (a piece, or the whole units of a short read).
+        page = self.page
+        if self.pages is None or n <= page:
+            self.region.program(self.addr, v)
+            return
+        pages = self.pages
+        a = self.addr
+        for i in range(n // page):
+            self.region.program(a + i * page, pages[i])
+        rest = n % page
+        if rest:
+            self.region.program(a + n - rest, pages[n // page][:rest])
 
     def _byte(self, reader):
         one = self.ladder[0]
@@ -151,7 +176,7 @@ class Pump:
         if whole:
             part = v[:whole]
             self.check.update(part)
-            self.region.program(self.addr, part)
+            self._program(part, whole)
             self.addr += whole
             self.done += whole
         for i in range(whole, got):
