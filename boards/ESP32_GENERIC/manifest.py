@@ -3,4 +3,6 @@
 # this board uses (firmware/manifest.py): the core, bring-up over serial,
 # updates over the network, app directories, and the OTA partitions.
 include("$(PORT_DIR)/boards/manifest.py")
-include("../../firmware/manifest.py", esp32=True)
+# No appdir part: bank esp32 holds firmware images only (an app is refused
+# as config), and the slot needs every KB (docs/BOARDS.md, "Size").
+include("../../firmware/manifest.py", esp32=True, appdir=False)
