@@ -16,7 +16,6 @@ Prints `bench-fleet: NAME VALUE UNIT` lines."""
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import re

@@ -5,7 +5,6 @@ the monitor halt a rollout whose canaries roll back, press pause on
 another. `mpota fleet serve` runs as a real process. Screenshots go to
 build/fleet-screens/ for a person to look at."""
 
-import os
 import subprocess
 import sys
 import time

@@ -16,18 +16,17 @@ import threading
 import time
 from contextlib import asynccontextmanager
 
-from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.responses import (HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse,
+from starlette.responses import (JSONResponse, PlainTextResponse, RedirectResponse,
                                  StreamingResponse)
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from ..errors import CommandError
-from . import charts, csrf, db as D, models as M, protocol as P, queries, reports, rollouts
+from . import charts, csrf, db as D, protocol as P, queries, reports, rollouts
 from . import users
 
 log = logging.getLogger("mpota.fleet")
