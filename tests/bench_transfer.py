@@ -417,7 +417,7 @@ print('RESULT ' + json.dumps({{'install_us': install_us, 'sha_us': sha_us, 'outc
 
 def m3(d):
     print("== 3. emulated Cortex-M3 (qemu mps2-an385, -icount shift=0) ==")
-    size = 256 * 1024
+    size = 512 * 1024
     work = d / "m3"
     (work / "dev").mkdir(parents=True)
     kit.root(work)
@@ -429,7 +429,7 @@ def m3(d):
     names = ["manifest", "table/" + table, "stream/" + table]
     cfg = {"device_class": "bench", "target": "firmware", "bank": "flash",
            "flash": {"ram": 0x20000000, "sector": 4096, "page": 256, "write": 1},
-           "slot_size": size + 65536, "table_size": 8192, "chunk_area": 8192,
+           "slot_size": size + 65536, "table_size": 16384, "chunk_area": 8192,
            "max_attempts": 3, "backoff_ms": 0, "retries": 1, "now": 1800000000, "buffer": 2048}
     board = targets.qemu_m3(icount=targets.ICOUNT_EXACT)
     with board:

@@ -43,6 +43,7 @@ class RamFlash:
         self.erased = _ERASED
         self._ff = b"\xff" * page_size
         self._ffv = memoryview(self._ff)
+        self._ffs = None
 
     def close(self):
         pass
@@ -68,9 +69,11 @@ class RamFlash:
     def erase(self, addr):
         s = self.sector_size
         check_erase(self, addr)
-        page = self.page_size
-        for a in range(addr, addr + s, page):
-            self.mem[a:a + page] = self._ff
+        if self._ffs is None:
+            # A sector of erased bytes, made at the first erase: one copy
+            # per erase rather than one per page (each a slice to collect).
+            self._ffs = b"\xff" * s
+        self.mem[addr:addr + s] = self._ffs
 
     def erase_all(self):
         """Erase every sector: a fresh chip, as provisioning wants it."""
