@@ -42,10 +42,10 @@ class NorFile:
         # Views of 1, 2, 4, ... bytes: a program onto erased bytes (the
         # usual case) is checked by one comparison, without allocating.
         old, ff = memoryview(self._old), memoryview(self._ff)
-        self._views = []
+        self._views = {}
         k = 1
         while k <= page_size:
-            self._views.append((old[:k], ff[:k]))
+            self._views[k] = (old[:k], ff[:k])
             k <<= 1
         self._f = self._open(path, size)
         # Flushed after each operation only where the file buffers
@@ -121,10 +121,8 @@ class NorFile:
 
     def _erased(self, n):
         # True if the n bytes read into _old are all 0xFF (n a power of two).
-        for v in self._views:
-            if len(v[0]) == n:
-                return v[0] == v[1]
-        return False
+        v = self._views.get(n)
+        return v is not None and v[0] == v[1]
 
     def erase(self, addr):
         s = self.sector_size
