@@ -167,7 +167,7 @@ def _iso(t):
 
 def table(service, plan_id):
     (r,) = [x for x in service.api("/api/v1/rollouts") if x["id"] == plan_id]
-    f = service.api("/api/v1/rollouts/" + r["plan"])
+    f = service.api("/api/v1/rollouts/" + r["plan"] + "?live=1")
     print("   {:<8} {:>8} {:>9} {:>9} {:>11} {:>7}".format("wave", "selected", "installed",
                                                           "confirmed", "rolled back", "silent"))
     for w in f["waves"]:
