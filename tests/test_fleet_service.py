@@ -234,3 +234,16 @@ def test_upgrade_from_the_first_schema_keeps_devices_and_reports(kind, tmp_path)
     with eng.connect() as conn:
         assert conn.execute(select(M.rollouts.c.figures)).all() == []
     eng.dispose()
+
+
+def test_stale_control_document_refusals_do_not_halt_every_rollout(eng, tmp_path):
+    # A missed `mpota control renew` (or one device whose clock runs far
+    # ahead) makes devices refuse the control document: that is the control
+    # channel's failure, not the release's, and halting is final.
+    devs, pub = _canary_rollouts(eng, tmp_path)
+    publisher = rollouts.Publisher(pub.path, str(pub.control_key))
+    for i in ("dev-00001", "dev-00005"):
+        K.report(eng, devs[i], ("refused", 0, "control-expired"), ("refused", 0, "control-replay"))
+    assert rollouts.run_once(eng, pub.path, publisher) == []
+    assert control_state(pub.path, pub.sha)[0] != F.STATE_HALT
+    assert rollouts.figures(eng, pub.sha)["reasons"] == {"control-expired": 2, "control-replay": 2}

@@ -25,7 +25,14 @@ KINDS = ("install", "installed", "trial", "confirmed", "rolled-back", "refused",
 # or the repository is broken in a way that no wave should see.
 SECURITY_REASONS = frozenset((
     "bad-signature", "unknown-key", "below-threshold", "rollback", "replay", "expired",
-    "root-expired", "control-expired", "control-replay", "hash-mismatch", "revoked"))
+    "root-expired", "hash-mismatch", "revoked"))
+# Refusals of the control channel itself (a control document not renewed
+# in time, or one older than the device holds; a device clock far ahead):
+# shown on the dashboard, never a reason to halt, since a halt is one more
+# control document and is final (review: one stale document would halt
+# every running rollout for good).
+CONTROL_REASONS = frozenset(("control-expired", "control-replay", "no-control-role",
+                             "missing-control", "missing-revocations", "revocation-replay"))
 
 
 def valid_id(text):
