@@ -12,6 +12,7 @@ import pytest
 from agent import kit
 from bundles import factory as f
 from mpota_host import streamfile
+from mpota_host.rollout import publish
 from net.serveproc import Serve
 
 IMG1 = kit.image(64 * kit.CHUNK, seed=41)
@@ -144,7 +145,7 @@ def test_corrupted_stream_byte_is_refused_and_nothing_is_selected(unix_target, t
     assert r["state"]["trial"] == 255 and r["state"]["active"] == 0
 
 
-def test_verify_refuses_a_tampered_stream_file_and_an_older_bundle_gets_one(tmp_path, tree):
+def test_verify_refuses_a_tampered_stream_file_and_publish_gives_an_older_bundle_one(tmp_path, tree):
     b = tmp_path / "b"
     shutil.copytree(tree / "v2", b)
     ok = f.cli("verify", b, "--trust", tree / "root")
@@ -158,8 +159,8 @@ def test_verify_refuses_a_tampered_stream_file_and_an_older_bundle_gets_one(tmp_
     bad = f.cli("verify", b, "--trust", tree / "root")
     assert bad.returncode == 1 and "chunk 5 does not match the chunk table" in bad.stderr
     # An older bundle gets its stream file when published.
-    old = tmp_path / "old"
-    shutil.copytree(tree / "old", old)
-    streamfile.write(str(old))
-    assert open(streamfile.path(str(old), m), "rb").read() == IMG2
-    assert streamfile.problem(str(old), m) is None
+    dst = tmp_path / "repo" / "bundles" / "old"
+    publish._copy_bundle(str(tree / "old"), str(dst))
+    assert open(streamfile.path(str(dst), m), "rb").read() == IMG2
+    assert streamfile.problem(str(dst), m) is None
+    assert not (tree / "old" / "stream").exists()  # the source is left as it was

@@ -10,6 +10,9 @@ failure. docs/TRANSPORT.md gives the why of each rule; in short:
 - GET, with `Range: bytes=N-` when resuming at N. A 206 must cover exactly
   N to the end of the file. A 200 in answer to a Range is accepted: its
   first N bytes are read and dropped, so resuming works on any server.
+  open(name, N, E) asks for bytes N to E - 1 only (a run of chunks,
+  update/runs.py): a 206 must cover exactly those; a 200 is handed back
+  whole (reader.whole), for the caller to read on or not.
 - Content-Length is required and enforced: fewer bytes before the
   connection ends is SourceError('closed'); bytes after it, when seen, are
   'too-large'. Transfer-Encoding (chunked) is refused.
