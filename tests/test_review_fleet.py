@@ -96,3 +96,18 @@ def test_operator_inputs_past_the_parsers_limits_are_refused_not_a_server_error(
     for text in ("inf", "1e999", "nan", "x"):
         with pytest.raises(CommandError):
             _cap({"percent": text})
+
+
+def test_enrolling_a_device_id_that_climbs_out_of_the_secrets_folder_is_refused(tmp_path):
+    import pytest
+
+    from mpota_host.errors import CommandError
+    from mpota_host.fleet import enroll
+
+    for bad in ("../evil", "a/b", "..", "x\\y"):
+        ids = tmp_path / "ids.txt"
+        ids.write_text("good-1\n{}\n".format(bad))
+        with pytest.raises(CommandError) as e:
+            enroll.read_ids(str(ids))
+        assert "cannot name a file" in str(e.value)
+    assert not (tmp_path / "evil.key").exists()

@@ -29,6 +29,10 @@ def read_ids(path):
             continue
         if not P.valid_id(line):
             raise CommandError("{}:{}: not a device id (1-32 printable ASCII, no space)".format(path, i))
+        if "/" in line or "\\" in line or line in (".", ".."):
+            # Each id names its secret's file: it may not leave SECRETS_DIR.
+            raise CommandError("{}:{}: {} cannot name a file (no / or \\, not . or ..)".format(
+                path, i, line))
         if line in seen:
             raise CommandError("{}:{}: {} is listed twice".format(path, i, line))
         seen.add(line)
