@@ -49,6 +49,12 @@ class Plan:
             ff[i] = 0xFF
         ff = memoryview(ff)
         self.ff = [ff[:len(v)] for v in pump.ladder if len(v) <= n]
+        # Digests compared in C where a memoryview compares by content
+        # (MicroPython 1.20 and later, CPython); else byte by byte.
+        self.quick = memoryview(bytearray(b"ab")) == b"ab" and not memoryview(bytearray(b"ab")) == b"ac"
+
+    def _same(self, view, digest):
+        return view == digest if self.quick else same(view, digest)
 
     def window(self, u, units, n):
         """Plan units u.. (as many as the window holds)."""
@@ -71,7 +77,7 @@ class Plan:
                 self._put(c - c0, off)
                 off += e.stored_len
                 d = self._digest(inst.slot, c * cs, e.raw_len)
-                if e.raw_sha == d:  # by content (a memoryview on the left)
+                if self._same(e.raw_sha, d):
                     kind[c - c0] = REUSE
                     continue
                 if not dirty and d is not inst.blank_full and d is not inst.blank_last:
@@ -93,9 +99,7 @@ class Plan:
 
     def _running(self, c, e):
         inst = self.inst
-        # A memoryview compares by content (and a false "differs" would
-        # only cost a download: every byte fetched is checked).
-        return e.raw_sha == self._digest(inst.running, c * inst.m.chunk_size, e.raw_len)
+        return self._same(e.raw_sha, self._digest(inst.running, c * inst.m.chunk_size, e.raw_len))
 
     def _digest(self, region, addr, n):
         # SHA-256 of region[addr:addr + n]; of an erased range, known.
