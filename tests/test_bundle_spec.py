@@ -80,6 +80,10 @@ def test_mpota_sign_writes_the_same_bytes_as_the_spec(tmp_path):
     assert (tmp_path / "b" / "manifest").read_bytes() == manifest
     written = {str(p.relative_to(tmp_path / "b")): p.read_bytes()
                for p in (tmp_path / "b").rglob("*") if p.is_file() and p.name != "manifest"}
+    # And the optional stream file: the stored chunks in table order (here
+    # stored as is, so the image itself).
+    table = next(n for n in files if n.startswith("table/"))
+    files["stream/" + table[len("table/"):]] = IMAGE
     assert written == files
 
 
