@@ -8,16 +8,19 @@ import pytest
 
 from agent import heap_min, kit
 
-# docs/AGENT.md, "Install": measured 87,736 bytes (stored chunks, the agent
-# loaded from its sources) and 105,331 (deflated chunks, the agent as .mpy)
-# with tests/agent/heap_min.py; the figures documented for those cases,
-# with room for fragmentation that moves with paths and code layout. From
-# sources, deflated chunks have no smallest heap (AGENT.md says why).
-DOCUMENTED = 112 * 1024
-DOCUMENTED_MPY = 116 * 1024
-# The same over HTTPS from `mpota serve` with its CA pinned: measured
-# 244,561 bytes (a 40 KB TLS context of them), documented with room.
-DOCUMENTED_HTTPS = 256 * 1024
+# docs/AGENT.md, "Install": the heaps from which every probe of
+# tests/agent/heap_min.py's install succeeded, 2 KB apart, up to 8 KB
+# above (2026-12-06, with the plan and runs of issue 14): 126 KB (stored
+# chunks, the agent loaded from its sources), 126 KB (deflated chunks, the
+# agent as .mpy); below those, success comes and goes with fragmentation
+# (compiling leaves long-lived objects scattered), as it did before at
+# 118-122 KB. Documented with room. From sources, deflated chunks have no
+# smallest heap (AGENT.md says why).
+DOCUMENTED = 128 * 1024
+DOCUMENTED_MPY = 128 * 1024
+# The same over HTTPS from `mpota serve` with its CA pinned: every probe
+# from 264 KB on succeeded (a 40 KB TLS context of it), documented with room.
+DOCUMENTED_HTTPS = 272 * 1024
 
 
 @pytest.fixture(scope="module")

@@ -63,8 +63,13 @@ class Device:
         self.retries = config.get("retries", 3)
         self.backoff_ms = config.get("backoff_ms", 200)
         self.inflate_bits = config.get("inflate_bits", 12)
-        # Not bound by the page size: the pump programs page by page.
-        size = config.get("buffer", 1024)
+        # The default is at most a page; a larger buffer, if asked for,
+        # is allowed (the pump programs page by page) and faster.
+        size = config.get("buffer", 0)
+        if not size:
+            size = 1024
+            for r in self.bank.regions + [self.table, self.chunks]:
+                size = min(size, r.page_size)
         self.buffer = size
         self.pad = max(r.write_size for r in self.bank.regions + [self.chunks, self.table])
         if size & (size - 1) or self.pad > 256:

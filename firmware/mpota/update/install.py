@@ -131,11 +131,7 @@ class Install:
         else:
             self.t.reserved = None
         self._table()
-        try:
-            self._units()
-        finally:
-            if self.stream:
-                self.stream.close()
+        self._units()
         self._readback()
         try:
             dev.bank.prepare(i, m.image_size)
@@ -206,6 +202,13 @@ class Install:
         return e
 
     def _units(self):
+        try:
+            self._loop()
+        finally:
+            if self.stream:
+                self.stream.close()
+
+    def _loop(self):
         m, st = self.m, self.st
         cs = m.chunk_size
         n = m.chunk_count()
@@ -260,7 +263,7 @@ class Install:
         name = "chunks/" + _hex(e.stored_sha)
         run = self.stream
         if run:
-            run.chunk(self.plan.offset(c), self.plan.run_end(c))
+            run.chunk(run.offset(c), run.run_end(c))
         try:
             if e.codec == F.CODEC_NONE:
                 self.t.plain(name, self.slot, off, e, run)

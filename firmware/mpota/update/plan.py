@@ -3,14 +3,13 @@
 
 Plan looks a window of chunks ahead and marks each one: already in the
 slot (reused), the same as the running slot's range (copied), or to
-fetch; with each chunk's offset in the bundle's stream file, so that a
-run of chunks to fetch can be asked for at once (runs.py). It reads the
-slot and the running slot and writes nothing: erasing a dirty unit is
-left to the install, when it comes to that unit. An erased range is
-told by comparing it with erased bytes (no hash).
+fetch; with a source that takes ranges it hands each chunk's stored
+length to runs.Stream, so that a run of chunks to fetch can be asked for
+at once. It reads the slot and the running slot and writes nothing:
+erasing a dirty unit is left to the install, when it comes to that unit.
+An erased range is told by comparing it with erased bytes (no hash).
 """
 
-from ..bundle import format as F
 from ..bundle.table import same
 from ..sha256 import sha256
 
@@ -21,7 +20,7 @@ REUSE = const(0)
 COPY = const(1)
 FETCH = const(2)
 _WINDOW = const(256)  # chunks planned at once: at most one request per window
-_FF = const(1024)  # erased bytes compared at once
+_FF = const(256)  # erased bytes compared at once
 
 
 class Plan:
@@ -33,13 +32,13 @@ class Plan:
         self.per = per
         w = max(per, _WINDOW // per * per)
         self.kind = bytearray(w)
-        self.offs = bytearray(4 * (w + 1))
         self.dirty = bytearray(w // per)
         self.u0 = self.u1 = 0
         self.c0 = self.c1 = 0
-        self.next_off = -1  # stream offset of chunk c1
-        self.run_from = self.run_to = -1  # the run run_end() found last
-        self.run_off = 0
+        # runs.Stream, which keeps each chunk's offset in the stream file.
+        self.rec = inst.stream
+        if self.rec:
+            self.rec.plan(self, w)
         # Erased bytes as views the sizes of the pump's: a blank range is
         # told by comparing (no hash).
         pump = inst.pump
@@ -61,9 +60,9 @@ class Plan:
         inst = self.inst
         per = self.per
         c0 = u * per
-        if self.next_off < 0 or u != self.u1:
-            self.next_off = self._offset(c0)
-        off = self.next_off
+        rec = self.rec
+        if rec:
+            rec.start(c0, u == self.u1)
         u1 = min(units, u + len(self.dirty))
         c1 = min(n, u1 * per)
         cs = inst.m.chunk_size
@@ -74,8 +73,8 @@ class Plan:
             dirty = False
             for c in range(a, b):
                 e = inst._load(c)
-                self._put(c - c0, off)
-                off += e.stored_len
+                if rec:
+                    rec.put(c - c0, e.stored_len)
                 d = self._digest(inst.slot, c * cs, e.raw_len)
                 if self._same(e.raw_sha, d):
                     kind[c - c0] = REUSE
@@ -92,10 +91,9 @@ class Plan:
                 for c in range(a, b):
                     if kind[c - c0] == REUSE:
                         kind[c - c0] = COPY if self._running(c, inst._load(c)) else FETCH
-        self._put(c1 - c0, off)
+        if rec:
+            rec.put(c1 - c0, 0)
         self.u0, self.u1, self.c0, self.c1 = u, u1, c0, c1
-        self.next_off = off
-        self.run_from = self.run_to = -1
 
     def _running(self, c, e):
         inst = self.inst
@@ -125,35 +123,3 @@ class Plan:
             addr += len(v)
             n -= len(v)
         return True
-
-    def _offset(self, c):
-        # The stream offset of chunk c: the stored lengths before it.
-        off = 0
-        for i in range(c):
-            off += self.inst._load(i).stored_len
-        return off
-
-    def _put(self, i, v):
-        b = self.offs
-        i *= 4
-        b[i] = v >> 24
-        b[i + 1] = (v >> 16) & 0xFF
-        b[i + 2] = (v >> 8) & 0xFF
-        b[i + 3] = v & 0xFF
-
-    def offset(self, c):
-        return F.uint(self.offs, 4 * (c - self.c0), 4)
-
-    def run_end(self, c):
-        """The stream offset where the run of chunks to fetch from c ends
-        (at the window's end at the latest)."""
-        if self.c0 <= self.run_from <= c < self.run_to:
-            return self.run_off  # c is in the run found last
-        kind = self.kind
-        i = c - self.c0
-        last = self.c1 - self.c0
-        while i < last and kind[i] == FETCH:
-            i += 1
-        self.run_from, self.run_to = c, self.c0 + i
-        self.run_off = F.uint(self.offs, 4 * i, 4)
-        return self.run_off

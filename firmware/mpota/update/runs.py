@@ -15,10 +15,13 @@ drop), else the chunk files are used; so they are when the stream file
 is missing (an older bundle) or refused.
 """
 
+from ..bundle import format as F
 from ..source import SourceError
 
 from micropython import const
 
+
+_FETCH = const(2)  # plan.FETCH
 
 _SKIP = const(16384)  # bytes read and dropped rather than asking again
 
@@ -46,6 +49,57 @@ class Stream:
         self.off = 0  # the current chunk's offset and its run's end
         self.stop = 0
         self.opens = 0  # requests made (tests and benchmarks count them)
+        self.offs = None
+
+    # Offsets of the plan's chunks in the stream file (plan.py calls these)
+
+    def plan(self, plan, w):
+        self.p = plan
+        self.offs = bytearray(4 * (w + 1))
+        self.c1 = -1
+        self.next = 0  # the offset of chunk c1
+        self.run_from = self.run_to = -1  # the run run_end() found last
+        self.run_off = 0
+
+    def start(self, c0, follows):
+        """A window from chunk c0; follows: right after the last one."""
+        if not follows or self.c1 != c0:
+            off = 0
+            p = self.p
+            for i in range(c0):
+                off += p.inst._load(i).stored_len
+            self.next = off
+        self.c0 = c0
+        self.run_from = self.run_to = -1
+
+    def put(self, i, n):
+        # Chunk c0 + i starts at the offset so far; n stored bytes follow.
+        b = self.offs
+        v = self.next
+        k = 4 * i
+        b[k] = v >> 24
+        b[k + 1] = (v >> 16) & 0xFF
+        b[k + 2] = (v >> 8) & 0xFF
+        b[k + 3] = v & 0xFF
+        self.next = v + n
+        self.c1 = self.c0 + i + (1 if n else 0)
+
+    def offset(self, c):
+        return F.uint(self.offs, 4 * (c - self.c0), 4)
+
+    def run_end(self, c):
+        """The stream offset where the run of chunks to fetch from c ends
+        (at the plan window's end at the latest)."""
+        if self.run_from <= c < self.run_to:
+            return self.run_off  # c is in the run found last
+        kind = self.p.kind
+        i = c - self.c0
+        last = self.p.c1 - self.c0
+        while i < last and kind[i] == _FETCH:
+            i += 1
+        self.run_from, self.run_to = c, self.c0 + i
+        self.run_off = F.uint(self.offs, 4 * i, 4)
+        return self.run_off
 
     def chunk(self, off, stop):
         self.off = off

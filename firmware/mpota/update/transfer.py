@@ -5,7 +5,6 @@ running slot, a deflated chunk staged in scratch and inflated."""
 
 from ..bundle.error import BundleError
 from ..bundle.table import Expect
-from ..errors import AgentError
 from ..source import SourceError
 from . import fetch
 from .pump import Pump, RegionReader
@@ -107,40 +106,11 @@ class Transfer:
 
     def deflated(self, name, region, off, e, c, m, run=None):
         """Stage the stored bytes in the scratch area, check them, then
-        inflate into region at off and check the result."""
-        from ..bundle import inflate
-        from .stream import RegionStream
+        inflate into region at off and check the result (staged.py:
+        compiled only for a bundle with deflated chunks)."""
+        from .staged import deflated
 
-        area = self.dev.chunks
-        stride = (m.chunk_size + area.sector_size - 1) // area.sector_size * area.sector_size
-        places = area.size // stride
-        if not places:
-            raise AgentError("no-room")
-        # Rotate through the scratch area to spread its erases.
-        at = (c % places) * stride
-        area.erase_range(at, e.stored_len)
-        stored = Expect(e.stored_len, e.stored_sha, "truncated-chunk")
-        self.download(name, e.stored_len, stored, area, at, "missing-chunk",
-                      "truncated-chunk", self.hold, run)
-        stored.finish()
-        # Only bytes whose stored hash matched reach the decompressor.
-        stream = RegionStream(area, at, e.stored_len)
-        raw = Expect(e.raw_len, e.raw_sha, "truncated-chunk")
-        p = self.pump
-        p.start(region, off, e.raw_len, raw)
-        p.hold = self.hold
-        self.room(False)
-        rd = None
-        try:
-            rd = inflate.reader(stream, m.window_bits, e.stored_len)
-            if not p.run(rd, prime=True):
-                raise BundleError("truncated-chunk")
-            if p.extra(rd):
-                raise BundleError("too-large")
-        finally:
-            rd = None
-            self.room(True)
-        raw.finish()
+        deflated(self, name, region, off, e, c, m, run)
 
     def room(self, keep, bits=None):
         """Reserve (keep) or hand over the decompressor's space.
