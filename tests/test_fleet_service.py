@@ -150,6 +150,20 @@ def test_more_than_one_percent_failures_halt_a_wave_once_fifty_ran(eng, tmp_path
     assert "1 of 50" in halt[1]
 
 
+def test_halt_without_a_control_key_is_reported_once_not_at_every_pass(eng, tmp_path):
+    devs, pub = _canary_rollouts(eng, tmp_path)
+    keyless = rollouts.Publisher(pub.path, None)
+    K.report(eng, devs["dev-00005"], ("refused", 3, "bad-signature"))
+    for _ in range(3):
+        assert rollouts.run_once(eng, pub.path, keyless) == []
+    failed = [a for a in queries.audit(eng) if a["action"] == "halt-failed"]
+    assert len(failed) == 1 and "no control key" in failed[0]["detail"]
+    assert control_state(pub.path, pub.sha)[0] == F.STATE_RUN
+    # With the key, the next pass halts.
+    (halt,) = rollouts.run_once(eng, pub.path, rollouts.Publisher(pub.path, str(pub.control_key)))
+    assert control_state(pub.path, pub.sha)[0] == F.STATE_HALT
+
+
 def test_silent_devices_count_as_failures(eng, tmp_path):
     devs, pub = _canary_rollouts(eng, tmp_path)
     publisher = rollouts.Publisher(pub.path, str(pub.control_key))

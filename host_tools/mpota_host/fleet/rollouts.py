@@ -318,8 +318,14 @@ def run_once(eng, repo, publisher, now=None):
         try:
             act(eng, publisher, sha, "halt", "monitor", reason=reason, now=now)
         except CommandError as e:
+            detail = "{}: {}".format(reason, e)
+            a = M.audit.c
             with eng.begin() as conn:
-                audit(conn, "monitor", "halt-failed", sha, "{}: {}".format(reason, e), now)
+                last = conn.execute(select(a.action, a.detail).where(a.plan_sha == sha)
+                                    .order_by(a.id.desc()).limit(1)).first()
+                # Once per cause, not once per pass: the trail stays readable.
+                if tuple(last or ()) != ("halt-failed", detail):
+                    audit(conn, "monitor", "halt-failed", sha, detail, now)
             continue
         halted.append((sha, reason))
     from . import queries
