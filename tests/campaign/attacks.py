@@ -337,7 +337,7 @@ def run(full=True, jobs=None):
         cases = catalogue(t, base)
         with Serve(t.path) as good, \
                 Serve(t.path, "--state", str(work / "impostor")) as impostor, \
-                Serve(t.path, "--fault", "endless", "--fault-on", "/chunks/") as endless, \
+                Serve(t.path, "--fault", "endless", "--fault-on", "/stream/") as endless, \
                 Serve(t.path, "--http") as plain:
             # Same CA as `good`, certificate for another name only.
             with Serve(t.path, "--name", "elsewhere.invalid") as elsewhere:

@@ -63,6 +63,7 @@ class Body:
     def __init__(self, owner, conn, left, close_after, read_ms, win_min, small):
         self._owner = owner
         self._conn = conn
+        self.length = left  # as declared (Content-Length)
         self._left = left
         self._close_after = close_after
         self._read_ms = read_ms

@@ -46,8 +46,8 @@ class Plan:
         ff = bytearray(n)
         for i in range(n):
             ff[i] = 0xFF
-        ff = memoryview(ff)
-        self.ff = [ff[:len(v)] for v in pump.ladder if len(v) <= n]
+        ffv = memoryview(ff)
+        self.ff = [ffv[:len(v)] for v in pump.ladder if len(v) <= n]
         # Digests compared in C where a memoryview compares by content
         # (MicroPython 1.20 and later, CPython); else byte by byte.
         self.quick = memoryview(bytearray(b"ab")) == b"ab" and not memoryview(bytearray(b"ab")) == b"ac"

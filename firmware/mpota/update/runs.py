@@ -16,6 +16,7 @@ is missing (an older bundle) or refused.
 """
 
 from ..bundle import format as F
+from ..bundle.error import BundleError
 from ..source import SourceError
 
 from micropython import const
@@ -49,7 +50,7 @@ class Stream:
         self.off = 0  # the current chunk's offset and its run's end
         self.stop = 0
         self.opens = 0  # requests made (tests and benchmarks count them)
-        self.offs = None
+        self.offs = bytearray(0)  # made by plan()
 
     # Offsets of the plan's chunks in the stream file (plan.py calls these)
 
@@ -136,23 +137,32 @@ class Stream:
         self.r = r
         self.at = want
         self.end = self.stop
-        if getattr(r, "whole", False):
-            # The server ignored the Range: the whole file comes.
+        whole = getattr(r, "whole", False) or (want == 0 and self.stop == self.total)
+        if whole:
+            # The whole file comes (asked for, or a Range ignored).
             self.at = 0
             self.end = self.total
-            if want > _SKIP:
-                self.close()
-                self.on = False
-                return None
+        n = getattr(r, "length", -1)
+        if n > self.end - self.at:
+            # More than the file or the run holds, as a chunk file would.
+            self.close()
+            raise BundleError("too-large")
+        if 0 <= n < self.end - self.at or (whole and want > _SKIP):
+            # A shorter file, or a Range ignored far from the start.
+            self.close()
+            self.on = False
+            return None
+        if whole:
             self._drop(want)
         return r
 
     def _drop(self, k):
         p = self.pump
+        r = self.r
         try:
-            while k:
+            while k and r is not None:
                 v = p.ladder[p._piece(k, 0)]
-                got = self.r.readinto(v)
+                got = r.readinto(v)
                 if not got:
                     raise SourceError("closed")
                 self.at += got
