@@ -54,3 +54,17 @@ def test_revoke_does_not_re_sign_a_revocation_list_someone_else_shrank(tmp_path)
     msg = one_line_error(w.mpota("revoke", other, "--repo", w.repo, "-k", w.key("u1")))
     assert "revocation list" in msg
     assert (w.repo / "revoked").read_bytes() == forged
+
+
+def test_time_floor_of_a_repository_whose_root_has_no_issue_time(tmp_path):
+    # A root signed before issue times existed (0) beside a root or plan
+    # of time 0 must not crash the tools comparing their names.
+    from mpota_host.rollout import repo as R
+    from rollouts import docs
+
+    (tmp_path / "roots").mkdir()
+    (tmp_path / "roots" / "1").write_bytes(docs.root())
+    (tmp_path / "roots" / "2").write_bytes(docs.root(version=2))
+    assert R.time_floor(str(tmp_path)) == (0, None)
+    (tmp_path / "roots" / "3").write_bytes(docs.root(version=3, issued=1_790_000_000))
+    assert R.time_floor(str(tmp_path)) == (1_790_000_000, "roots/3")

@@ -170,17 +170,23 @@ def time_floor(repo):
     list): the time floor a device reaches by accepting them. (0, None) if
     none carries one."""
     best = (0, None)
+
+    def later(best, issued, what):
+        # By time only: two documents of one time must not compare names
+        # with None (a root without an issue time is 0).
+        return (issued, what) if issued > best[0] else best
+
     found = root_files(repo)
     for v, path in found.items():
         r = parse(read_doc(path), F.DOC_ROOT, F.root, path, "a trust root")
-        best = max(best, (r.issued, "roots/{}".format(v)))
+        best = later(best, r.issued, "roots/{}".format(v))
     _, rev = read_revoked(repo)
     if rev is not None:
-        best = max(best, (rev.issued, REVOKED))
+        best = later(best, rev.issued, REVOKED)
     for sha, _, p in plans(repo):
-        best = max(best, (p.issued, "plan {}".format(p.id)))
+        best = later(best, p.issued, "plan {}".format(p.id))
         path = os.path.join(repo, BUNDLES, bytes(p.manifest_sha).hex(), "manifest")
         if os.path.isfile(path):
             m = parse(read_doc(path), F.DOC_MANIFEST, F.manifest, path, "a manifest")
-            best = max(best, (m.issued, "the manifest of plan {}".format(p.id)))
+            best = later(best, m.issued, "the manifest of plan {}".format(p.id))
     return best
