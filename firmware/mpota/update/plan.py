@@ -20,7 +20,7 @@ REUSE = const(0)
 COPY = const(1)
 FETCH = const(2)
 _WINDOW = const(256)  # chunks planned at once: at most one request per window
-_FF = const(256)  # erased bytes compared at once
+_FF = const(1024)  # erased bytes compared at once
 
 
 class Plan:
