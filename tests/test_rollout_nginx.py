@@ -136,3 +136,6 @@ def test_fifty_devices_follow_waves_pause_and_a_final_halt_served_by_nginx(world
     # Every file came from nginx, and no request carried a credential.
     log = (w.tmp / "nginx" / "access.log").read_text()
     assert "GET /control" in log and "GET /plans/" in log and "GET /bundles/" in log
+    # The planned bundles' chunks came as runs: ranges over the stream file
+    # (one request for a small app), no chunk file asked for.
+    assert "/stream/" in log and "/chunks/" not in log

@@ -56,9 +56,14 @@ class Pinned:
         self.src = src
         self.sha = bytes(manifest_sha)
         self.prefix = "bundles/" + _hex(manifest_sha) + "/"
+        # Runs of chunks in one request (update/runs.py) where the
+        # repository's source can ask for a byte range.
+        self.ranges = getattr(src, "ranges", False)
 
-    def open(self, name, offset=0):
+    def open(self, name, offset=0, end=0):
         if name != "manifest":
+            if end:
+                return self.src.open(self.prefix + name, offset, end)
             return self.src.open(self.prefix + name, offset)
         return _Checked(self.src.open(self.prefix + name, offset), self.sha, offset)
 
