@@ -8,16 +8,16 @@ import pytest
 
 from agent import heap_min, kit
 
-# docs/AGENT.md, "Install": the heaps from which every probe of
-# tests/agent/heap_min.py's install succeeded, 2 KB apart, up to 8 KB
-# above (2026-12-06, with the plan and runs of issue 14): 126 KB (stored
-# chunks, the agent loaded from its sources), 126 KB (deflated chunks, the
-# agent as .mpy); below those, success comes and goes with fragmentation
-# (compiling leaves long-lived objects scattered), as it did before at
-# 118-122 KB. Documented with room. From sources, deflated chunks have no
+# docs/AGENT.md, "Install": swept 4 KB apart at the end of 2026-12-06 in
+# two checkouts (the figures move with paths and code layout): stored
+# chunks with the agent loaded from its sources succeeded at 120 KB, failed
+# from 124 to 132 KB and succeeded from 136 KB on; deflated chunks with the
+# agent as .mpy succeeded from 128 KB on. Compiling from sources leaves
+# long-lived objects scattered, so below those figures success comes and
+# goes. Documented with 8 KB of room. From sources, deflated chunks have no
 # smallest heap (AGENT.md says why).
-DOCUMENTED = 128 * 1024
-DOCUMENTED_MPY = 128 * 1024
+DOCUMENTED = 144 * 1024
+DOCUMENTED_MPY = 136 * 1024
 # The same over HTTPS from `mpota serve` with its CA pinned: every probe
 # from 264 KB on succeeded (a 40 KB TLS context of it), documented with room.
 DOCUMENTED_HTTPS = 272 * 1024
