@@ -80,9 +80,10 @@ async def _load(port, reqs):
     return statuses
 
 
-def start_service(args_db, state, port, repo, key, log):
+def start_service(args_db, state, port, repo, key, log, workers=1):
     cmd = [sys.executable, "-m", "mpota_host.cli", "fleet", "serve", "--listen",
-           "127.0.0.1:{}".format(port), "--monitor-interval", "0"] + args_db
+           "127.0.0.1:{}".format(port), "--monitor-interval", "0",
+           "--workers", str(workers)] + args_db
     if repo:
         cmd += ["--repo", repo, "--control-key", key]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
@@ -177,7 +178,7 @@ def dashboard(base, sha, ids):
     return every[int(len(every) * 0.95) - 1], worst, statistics.quantiles(times[worst], n=20)[18]
 
 
-def run_backend(kind, work, devices, reports_total, pg):
+def run_backend(kind, work, devices, reports_total, pg, workers=1):
     print("bench-fleet: -- {} --".format(kind), flush=True)
     state = work / kind
     state.mkdir()
@@ -218,6 +219,22 @@ def run_backend(kind, work, devices, reports_total, pg):
     finally:
         proc.terminate()
         proc.wait()
+    if workers > 1:
+        # The stateless service scaled out: several processes on one
+        # database (here on the same two cores as the load and the database).
+        proc = start_service(db_args, state, port, None, None, log, workers)
+        try:
+            reqs = requests_for(sample, port)  # the next sequence number of each
+            t = time.perf_counter()
+            statuses = asyncio.run(_load(port, reqs))
+            dt = time.perf_counter() - t
+            if statuses != {200: len(reqs)}:
+                raise SystemExit("bench-fleet: answers {}".format(statuses))
+            line("ingest {} {}-processes".format(kind, workers), round(len(reqs) / dt),
+                 "reports/s")
+        finally:
+            proc.terminate()
+            proc.wait()
     # The dashboard with a million stored reports and a rollout over all.
     t = time.perf_counter()
     bulk_reports(eng, 1000000 - reports_total, devices, time.time())
@@ -262,12 +279,15 @@ def main():
     ap.add_argument("--reports", type=int, default=30000,
                     help="reports sent in the ingest run, each from another device (default 30000)")
     ap.add_argument("--backend", choices=K.BACKENDS, action="append")
+    ap.add_argument("--workers", type=int, default=2,
+                    help="also measure ingest with this many service processes (default 2; "
+                         "1: one process only)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="mpota-bench-fleet-"))
     pg = K.Postgres()
     try:
         for kind in args.backend or K.BACKENDS:
-            run_backend(kind, work, args.devices, args.reports, pg)
+            run_backend(kind, work, args.devices, args.reports, pg, args.workers)
     finally:
         pg.stop()
         shutil.rmtree(work, ignore_errors=True)
