@@ -74,16 +74,19 @@ async def _worker(port, queue, statuses):
 
 
 async def _load(port, reqs):
+    """port: one service, or a list of them (connections spread evenly,
+    as a load balancer in front of several processes would)."""
+    ports = port if isinstance(port, list) else [port]
     queue = list(reversed(reqs))
     statuses = {}
-    await asyncio.gather(*(_worker(port, queue, statuses) for _ in range(CONNECTIONS)))
+    await asyncio.gather(*(_worker(ports[i % len(ports)], queue, statuses)
+                           for i in range(CONNECTIONS)))
     return statuses
 
 
-def start_service(args_db, state, port, repo, key, log, workers=1):
+def start_service(args_db, state, port, repo, key, log):
     cmd = [sys.executable, "-m", "mpota_host.cli", "fleet", "serve", "--listen",
-           "127.0.0.1:{}".format(port), "--monitor-interval", "0",
-           "--workers", str(workers)] + args_db
+           "127.0.0.1:{}".format(port), "--monitor-interval", "0"] + args_db
     if repo:
         cmd += ["--repo", repo, "--control-key", key]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
@@ -221,20 +224,25 @@ def run_backend(kind, work, devices, reports_total, pg, workers=1):
         proc.wait()
     if workers > 1:
         # The stateless service scaled out: several processes on one
-        # database (here on the same two cores as the load and the database).
-        proc = start_service(db_args, state, port, None, None, log, workers)
+        # database, the connections spread over them (here on the same two
+        # cores as the load generator and the database).
+        ports = [K._free_port() for _ in range(workers)]
+        procs = [start_service(db_args, state, p, None, None, log) for p in ports]
         try:
-            reqs = requests_for(sample, port)  # the next sequence number of each
+            reqs = []
+            for i, d in enumerate(sample):
+                reqs += requests_for([d], ports[i % workers])  # next sequence numbers
             t = time.perf_counter()
-            statuses = asyncio.run(_load(port, reqs))
+            statuses = asyncio.run(_load(ports, reqs))
             dt = time.perf_counter() - t
             if statuses != {200: len(reqs)}:
                 raise SystemExit("bench-fleet: answers {}".format(statuses))
             line("ingest {} {}-processes".format(kind, workers), round(len(reqs) / dt),
                  "reports/s")
         finally:
-            proc.terminate()
-            proc.wait()
+            for pr in procs:
+                pr.terminate()
+                pr.wait()
     # The dashboard with a million stored reports and a rollout over all.
     t = time.perf_counter()
     bulk_reports(eng, 1000000 - reports_total, devices, time.time())
