@@ -84,3 +84,28 @@ def test_the_check_can_fail():
     assert _looser(_params(ast.parse("def flash(buffer, *, offset=0): ...").body[0]), stub) is None
     assert _looser(_params(ast.parse("def flash(buffer, offset=0, erase=True): ...").body[0]), stub)
     assert _looser(_params(ast.parse("def flash(buffer, **kw): ...").body[0]), stub)
+
+
+
+_SSL = """
+import ssl
+ctx = ssl.SSLContext()
+for kw in ({"cafile": "ca.pem"}, {"capath": "/certs"}, {"cadata": b"-----BEGIN"}):
+    try:
+        ctx.load_verify_locations(**kw)
+        print("RESULT " + list(kw)[0] + ' "accepted"')
+    except Exception as e:
+        print("RESULT " + list(kw)[0] + ' "' + type(e).__name__ + '"')
+"""
+
+
+def test_ssl_standin_refuses_what_circuitpythons_c_refuses(tmp_path):
+    # shared-bindings/ssl/SSLContext.c: cafile and capath raise
+    # NotImplementedError, cadata must be a str. A stand-in that took a
+    # file path or bytes would let agent code pass here and fail on a board.
+    import targets
+    from agent import kit
+
+    got = kit.run(targets.unix_cpy(), _SSL, extra_path=list(targets.CPY_PATH), timeout=120)
+    assert got == {"cafile": "NotImplementedError", "capath": "NotImplementedError",
+                   "cadata": "TypeError"}

@@ -6,7 +6,8 @@ mbedtls as on the board.
 
 As strict as CircuitPython:
 - `load_verify_locations(cadata=...)` takes one PEM certificate as str
-  (bytes is a TypeError; cafile and capath are NotImplementedError);
+  (bytes is a TypeError; cafile and capath raise NotImplementedError, as
+  shared-bindings/ssl/SSLContext.c does: the board has no file CA store);
   only the first certificate of cadata is used;
 - without load_verify_locations the context trusts the board's bundle,
   which here knows no test CA, so every test server is refused;
