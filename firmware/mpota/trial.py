@@ -39,7 +39,9 @@ class Boot:
         self.reset = reset
 
 
-def _revert(dev, st, reason):
+def revert(dev, st, reason):
+    """Give the trial image up (logged with reason) and remember it as
+    reverted; the next boot() runs the confirmed image."""
     dev.log(st, L.REVERT, reason, st.trial_version)
     st.bad_sha = st.trial_sha[:8]
     st.trial = NONE
@@ -104,7 +106,7 @@ def boot(dev):
         dev.save(st)
         res = Boot(run, st.active_version, st.active_size, reset=True)
     elif act == LEFT:
-        _revert(dev, st, "bootloader")
+        revert(dev, st, "bootloader")
         res = Boot(run, st.active_version, st.active_size, reverted=True)
     elif act == TRY:
         st.attempts += 1
@@ -112,7 +114,7 @@ def boot(dev):
         dev.save(st)
         res = Boot(st.trial, st.trial_version, st.trial_size, trial=True)
     else:
-        _revert(dev, st, "attempts")
+        revert(dev, st, "attempts")
         res = Boot(st.active, st.active_version, st.active_size, reverted=True,
                    reset=act == GIVE_UP_SELECT)
         if res.reset:

@@ -210,12 +210,10 @@ class Poller:
         # The image on trial was revoked: give the trial up now, so the
         # next boot runs the confirmed image (trial.boot goes back to the
         # active slot when the state has no trial).
+        from .. import trial
+
         dev = self.dev
-        dev.log(st, L.REVERT, "revoked", st.trial_version)
-        st.bad_sha = st.trial_sha[:8]
-        st.trial = NONE
-        st.attempts = 0
-        dev.save(st)
+        trial.revert(dev, st, "revoked")
         if dev.bank.bootloader:
             dev.bank.select(st.active)
 
