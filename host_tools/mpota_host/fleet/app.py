@@ -26,7 +26,7 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from ..errors import CommandError
-from . import charts, csrf, db as D, protocol as P, queries, reports, rollouts
+from . import charts, csrf, db as D, intake, protocol as P, queries, reports, rollouts
 from . import users
 
 log = logging.getLogger("mpota.fleet")
@@ -48,6 +48,7 @@ class Service:
 
     def __init__(self, eng, repo=None, control_key=None, monitor_interval=10.0):
         self.eng = eng
+        self.intake = intake.Intake(eng)
         self.repo = repo
         self.publisher = rollouts.Publisher(repo, control_key) if repo else None
         self.monitor_interval = monitor_interval
@@ -132,15 +133,8 @@ async def device_report(request):
         if len(body) > P.MAX_BODY:
             return JSONResponse({"error": "too large"}, status_code=413)
     h = request.headers
-    args = (svc.eng, h.get(P.H_DEVICE), h.get(P.H_SEQ), h.get(P.H_TAG), body)
     try:
-        if svc.eng.dialect.name == "sqlite":
-            # Inline: a short transaction, and SQLite takes one writer at a
-            # time anyway.
-            ack = reports.ingest(*args)
-        else:
-            # PostgreSQL: reports wait on the server side by side.
-            ack = await run_in_threadpool(reports.ingest, *args)
+        ack = await svc.intake.take(h.get(P.H_DEVICE), h.get(P.H_SEQ), h.get(P.H_TAG), body)
     except reports.Refused as e:
         return JSONResponse({"error": e.reason}, status_code=e.status)
     return JSONResponse({"ack": ack})
