@@ -128,3 +128,32 @@ emit("halves", [peek(0, 1)[0], peek(2047, 1)[0], peek(2048, 1)[0], peek(4095, 1)
 """.replace("{path!r}", repr(str(tmp_path / "chip"))))
     assert r["cut"] == "power-cut"
     assert r["halves"] == [0xFF, 0xFF, 0x00, 0x00]
+
+
+def test_page_erased_by_the_model_still_refuses_a_second_program(unix_target, tmp_path):
+    # The model skips the read-back for a page it erased itself and has
+    # not programmed since; any program ends that, so setting a bit back
+    # is refused on the page's next program, after a partial one too, and
+    # a torn erase leaves its unerased half checked.
+    r = _run(unix_target, tmp_path, """
+fl.program(0, b"\\x00" * 256)
+fl.erase(0)
+emit("first", attempt(lambda: fl.program(0, b"\\xf0" * 16)))
+emit("again", attempt(lambda: fl.program(0, b"\\xff" * 16)))
+emit("rest_of_page", attempt(lambda: fl.program(16, b"\\x00" * 16)))
+emit("onto_programmed", attempt(lambda: fl.program(0, b"\\xf1" * 16)))
+for a in range(4096, 8192, 256):
+    fl.program(a, b"\\x00" * 256)
+fl.cut_power_before(fl.ops, tear=True)
+attempt(lambda: fl.erase(4096))
+fl.cut_power_before(-1)
+fl.dead = False
+emit("erased_half", attempt(lambda: fl.program(4096, b"\\x00")))
+emit("unerased_half", attempt(lambda: fl.program(4096 + 2048, b"\\x01")))
+""")
+    assert r["first"] == "ok"
+    assert r["again"] == "not-erased"  # 0xff onto 0xf0 sets bits back
+    assert r["rest_of_page"] == "ok"
+    assert r["onto_programmed"] == "not-erased"
+    assert r["erased_half"] == "ok"
+    assert r["unerased_half"] == "not-erased"

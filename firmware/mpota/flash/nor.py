@@ -47,6 +47,11 @@ class NorFile:
         while k <= page_size:
             self._views[k] = (old[:k], ff[:k])
             k <<= 1
+        # 1 for each page this object erased and nothing programmed since:
+        # such a page is known to read 0xFF, so a program onto it needs no
+        # read-back to keep the rule (what a chip checks in hardware, the
+        # model would otherwise pay a file read per page for).
+        self._fresh = bytearray(size // page_size)
         self._f = self._open(path, size)
         # Flushed after each operation only where the file buffers
         # (CPython). On MicroPython's unix port a write reaches the OS at
@@ -99,13 +104,16 @@ class NorFile:
         n = len(buf)
         check_program(self, addr, n)
         f = self._f
-        old = self._old
-        f.seek(addr)
-        f.readinto(old, n)
-        if not self._erased(n):
-            for i in range(n):
-                if buf[i] & ~old[i] & 0xFF:
-                    raise FlashError("not-erased")
+        page = addr // self.page_size
+        if not self._fresh[page]:
+            old = self._old
+            f.seek(addr)
+            f.readinto(old, n)
+            if not self._erased(n):
+                for i in range(n):
+                    if buf[i] & ~old[i] & 0xFF:
+                        raise FlashError("not-erased")
+        self._fresh[page] = 0
         cut = self._op()
         self.programs += 1
         f.seek(addr)
@@ -136,8 +144,10 @@ class NorFile:
             if not self.tear:
                 raise PowerCut()
             pages //= 2
-        for _ in range(pages):
+        first = addr // self.page_size
+        for i in range(pages):
             f.write(self._ff)
+            self._fresh[first + i] = 1
         if self._buffered or cut:
             f.flush()
         if cut:
