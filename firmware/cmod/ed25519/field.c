@@ -73,9 +73,11 @@ void fe_frombytes(fe h, const uint8_t s[32]) {
 void fe_tobytes(uint8_t s[32], const fe f) {
     uint64_t h[5];
     fe_copy(h, f);
-    // Carry until nothing leaves the top limb: then 0 <= h < 2^255.
+    // Carry until nothing leaves the top limb: then 0 <= h < 2^255. A
+    // carried value needs at most three rounds; always three, so that the
+    // time says nothing about the value (X25519's output is secret).
     uint64_t c;
-    do {
+    for (int round = 0; round < 3; round++) {
         for (int i = 0; i < 4; i++) {
             h[i + 1] += h[i] >> 51;
             h[i] &= MASK51;
@@ -83,7 +85,7 @@ void fe_tobytes(uint8_t s[32], const fe f) {
         c = h[4] >> 51;
         h[4] &= MASK51;
         h[0] += 19 * c;
-    } while (c != 0);
+    }
     // h >= p exactly when h + 19 reaches 2^255; then h - p = h + 19 - 2^255.
     c = (h[0] + 19) >> 51;
     for (int i = 1; i < 5; i++) {
@@ -237,9 +239,10 @@ void fe_tobytes(uint8_t s[32], const fe f) {
     int32_t h[10];
     fe_copy(h, f);
     // Floor carries until nothing leaves the top limb: then every limb is in
-    // [0, 2^width) and 0 <= h < 2^255. At most three rounds.
+    // [0, 2^width) and 0 <= h < 2^255. At most three rounds; always three,
+    // so that the time says nothing about the value (X25519's is secret).
     int32_t c;
-    do {
+    for (int round = 0; round < 3; round++) {
         for (int i = 0; i < 9; i++) {
             c = h[i] >> width(i);
             h[i] -= c * ((int32_t)1 << width(i));
@@ -248,7 +251,7 @@ void fe_tobytes(uint8_t s[32], const fe f) {
         c = h[9] >> 25;
         h[9] -= c * ((int32_t)1 << 25);
         h[0] += 19 * c;
-    } while (c != 0);
+    }
     // h >= p exactly when h + 19 reaches 2^255; then h - p = h + 19 - 2^255.
     c = (h[0] + 19) >> 26;
     for (int i = 1; i < 10; i++) {

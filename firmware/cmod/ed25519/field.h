@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Arithmetic modulo p = 2^255 - 19, for verification only: every input is
-// public, so functions may take time that depends on their data.
+// Arithmetic modulo p = 2^255 - 19, for verification and for X25519. No
+// function branches on its operands' values or uses them as an index, because
+// X25519's are secret (tests/test_x25519.py checks it under valgrind).
 //
 // Two limb layouts share this interface. Where the compiler has a 128-bit
 // integer (64-bit hosts), five 51-bit limbs; elsewhere (Cortex-M, Xtensa, ...)

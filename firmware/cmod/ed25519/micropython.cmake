@@ -11,6 +11,7 @@ target_sources(usermod_ed25519 INTERFACE
     ${CMAKE_CURRENT_LIST_DIR}/point.c
     ${CMAKE_CURRENT_LIST_DIR}/verify.c
     ${CMAKE_CURRENT_LIST_DIR}/tables.c
+    ${CMAKE_CURRENT_LIST_DIR}/x25519.c
 )
 
 target_include_directories(usermod_ed25519 INTERFACE

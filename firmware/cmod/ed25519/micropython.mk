@@ -11,6 +11,7 @@ SRC_USERMOD_C += $(addprefix $(ED25519_MOD_DIR)/, \
 	point.c \
 	verify.c \
 	tables.c \
+	x25519.c \
 	)
 
 CFLAGS_USERMOD += -I$(ED25519_MOD_DIR)

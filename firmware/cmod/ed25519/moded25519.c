@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
-// MicroPython binding of the verifier: `ed25519.verify()` and `ed25519.sha512`.
+// MicroPython binding of the verifier, `ed25519.verify()` and `ed25519.sha512`,
+// and of `ed25519.x25519()`.
 // Built into firmware (MP_REGISTER_MODULE below) or, through
 // natmod/ed25519_natmod.c, as a native .mpy module for stock firmware.
 #include "verify.h"
 #include "sha512.h"
+#include "x25519.h"
 
 #if !MICROPY_ENABLE_DYNRUNTIME
 #include "py/runtime.h"
@@ -27,6 +29,26 @@ static mp_obj_t ed25519_verify_fn(mp_obj_t public_key_in, mp_obj_t signature_in,
     return mp_obj_new_bool(valid);
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(ed25519_verify_obj, ed25519_verify_fn);
+
+// x25519(scalar, u) -> bytes: RFC 7748's function. A small-order u gives 32
+// zero bytes (see x25519.h); only arguments of the wrong length or type raise.
+static mp_obj_t ed25519_x25519_fn(mp_obj_t scalar_in, mp_obj_t u_in) {
+    mp_buffer_info_t scalar, u;
+    mp_get_buffer_raise(scalar_in, &scalar, MP_BUFFER_READ);
+    mp_get_buffer_raise(u_in, &u, MP_BUFFER_READ);
+    if (scalar.len != 32) {
+        mp_raise_ValueError(MP_ERROR_TEXT("scalar must be 32 bytes"));
+    }
+    if (u.len != 32) {
+        mp_raise_ValueError(MP_ERROR_TEXT("u must be 32 bytes"));
+    }
+    uint8_t out[32];
+    x25519(out, scalar.buf, u.buf);
+    mp_obj_t result = mp_obj_new_bytes(out, sizeof(out));
+    x25519_wipe(out, sizeof(out));
+    return result;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(ed25519_x25519_obj, ed25519_x25519_fn);
 
 // sha512([data]): hashlib-style object. digest() may be called more than once
 // and update() still works after it, as in CPython.
@@ -91,6 +113,7 @@ static const mp_rom_map_elem_t ed25519_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_ed25519) },
     { MP_ROM_QSTR(MP_QSTR_verify), MP_ROM_PTR(&ed25519_verify_obj) },
     { MP_ROM_QSTR(MP_QSTR_sha512), MP_ROM_PTR(&ed25519_sha512_type) },
+    { MP_ROM_QSTR(MP_QSTR_x25519), MP_ROM_PTR(&ed25519_x25519_obj) },
 };
 static MP_DEFINE_CONST_DICT(ed25519_module_globals, ed25519_module_globals_table);
 

@@ -33,6 +33,7 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
 
     mp_store_global(MP_QSTR_verify, MP_OBJ_FROM_PTR(&ed25519_verify_obj));
     mp_store_global(MP_QSTR_sha512, MP_OBJ_FROM_PTR(&ed25519_sha512_type));
+    mp_store_global(MP_QSTR_x25519, MP_OBJ_FROM_PTR(&ed25519_x25519_obj));
 
     MP_DYNRUNTIME_INIT_EXIT
 }
