@@ -14,7 +14,7 @@ from mpota.bundle import directory, trust
 from mpota.bundle import format as F
 from mpota.bundle.error import BundleError
 
-from . import apppack, files, keys, outdir, reasons, rootcmd, serve, streamfile, timefmt, writer
+from . import apppack, auditcmd, files, keys, outdir, reasons, rootcmd, serve, streamfile, timefmt, writer
 from . import signer as signing
 from .device import commands as device
 from .rollout import commands as rollout
@@ -91,6 +91,7 @@ def cmd_sign(args):
         print("mpota: note: {} is left from an interrupted sign ({}); delete it when "
               "no sign is running".format(path, what), file=sys.stderr)
     published = [writer.read_root(p) for p in args.root or ()]
+    record = auditcmd.Recorder(args)
     if not os.path.isdir(args.image):
         writer.check_image(args.image, args.target)
         if args.target == "app":
@@ -107,6 +108,10 @@ def cmd_sign(args):
         doc = writer.write_bundle(image, args.output, params, signers, force=args.force,
                                   roots=published, progress=progress)
     m = F.manifest(doc, F.frame(doc, F.DOC_MANIFEST))
+    record.note("sign", {"manifest": auditcmd.sha256_hex(doc), "bundle": args.output,
+                         "version": m.version, "security_counter": m.security_counter,
+                         "label": m.label, "device_class": m.device_class, "target": args.target},
+                signers)
     if args.json:
         print(json.dumps({"bundle": args.output, "version": m.version, "label": m.label,
                           "security_counter": m.security_counter, "sequence": m.sequence,
@@ -118,7 +123,10 @@ def cmd_sign(args):
 
 
 def cmd_cosign(args):
-    doc = writer.cosign(args.bundle, signing.from_options(args))
+    record = auditcmd.Recorder(args)
+    signers = signing.from_options(args)
+    doc = writer.cosign(args.bundle, signers)
+    record.note("cosign", {"manifest": auditcmd.sha256_hex(doc), "bundle": args.bundle}, signers)
     print("{}: manifest now has {} signatures".format(args.bundle, doc[F.frame(doc, F.DOC_MANIFEST)]))
 
 
@@ -270,12 +278,14 @@ def _parser():
                         "chunks/, roots/) is never replaced")
     c.add_argument("--progress", action="store_true", help="show progress even when stderr is not a terminal")
     c.add_argument("--json", action="store_true", help="what was written, as JSON on stdout")
+    auditcmd.add_option(c)
     c.set_defaults(run=cmd_sign)
 
     c = sub.add_parser("cosign", help="add signatures to a bundle's manifest",
                        description="Add the signature of each -k key to BUNDLE_DIR/manifest (k-of-n signing).")
     c.add_argument("bundle", metavar="BUNDLE_DIR")
     signing.add_options(c)
+    auditcmd.add_option(c)
     c.set_defaults(run=cmd_cosign)
 
     c = sub.add_parser("verify", help="check a bundle as a device would",
@@ -308,6 +318,8 @@ def _parser():
     c.set_defaults(run=cmd_inspect)
 
     rollout.arguments(sub)
+
+    auditcmd.add_parser(sub)
 
     c = sub.add_parser("serve", help="serve bundle directories over HTTPS, for development",
                        description=serve.DESCRIPTION)

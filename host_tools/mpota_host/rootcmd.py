@@ -13,7 +13,7 @@ from mpota.bundle import format as F
 from mpota.bundle import trust
 from mpota.bundle.error import BundleError
 
-from . import files, keys, reasons, roots, signer, timefmt
+from . import auditcmd, files, keys, reasons, roots, signer, timefmt
 from .errors import CommandError
 
 DESCRIPTION = ("The trust root lists root keys (they sign roots), update keys "
@@ -48,9 +48,11 @@ def _check_output(args):
         raise CommandError("{} exists (use --force to replace it)".format(args.output))
 
 
-def _finish_root(args, doc, may_sign):
+def _finish_root(args, doc, may_sign, action):
     """Sign doc with the -k keys (each must be one of `may_sign`), write it,
-    and say what it still needs."""
+    record it in the ledger if it was signed, and say what it still needs."""
+    record = auditcmd.Recorder(args)
+    signers = []
     if args.key:
         signers = signer.from_options(args)
         for s in signers:
@@ -60,6 +62,9 @@ def _finish_root(args, doc, may_sign):
         doc = roots.add_signatures(doc, signers)
     files.write(args.output, doc)
     r = roots.parse(doc)
+    if signers:
+        record.note(action, {"root": auditcmd.sha256_hex(doc), "version": r.version,
+                             "file": args.output}, signers)
     print("wrote {}: root version {}, {} of {} root keys, {} of {} update keys, {}{} signatures".format(
         args.output, r.version, r.root_threshold, len(r.root_keys), r.update_threshold,
         len(r.update_keys), "{} of {} control keys, ".format(r.control_threshold, len(r.control_keys))
@@ -103,7 +108,7 @@ def cmd_root_init(args):
                               _root_keys(args.update_key, args), args.update_threshold,
                               _when(args.expires), issued=int(time.time()))
     _control_role(args, params)
-    doc, r = _finish_root(args, roots.build(params), set(params.root_keys))
+    doc, r = _finish_root(args, roots.build(params), set(params.root_keys), "root-init")
     _say_missing([_missing(doc, r.root_ids, r.root_threshold, "its root keys")])
 
 
@@ -129,7 +134,7 @@ def cmd_root_rotate(args):
         p.expires = None
     _control_role(args, p)
     p.issued = int(time.time())
-    doc, r = _finish_root(args, roots.build(p), set(old.root_keys) | set(p.root_keys))
+    doc, r = _finish_root(args, roots.build(p), set(old.root_keys) | set(p.root_keys), "root-rotate")
     _say_missing([_missing(doc, old.root_ids, old.root_threshold,
                                 "the root keys of version {}".format(old.version)),
                        _missing(doc, r.root_ids, r.root_threshold, "its own root keys")])
@@ -140,7 +145,7 @@ def cmd_root_sign(args):
     doc, r = _read_root(args.root)
     # Which old root keys may sign a rotation is not known here: any key
     # may add its signature, and `root show --trust` tells if it suffices.
-    _finish_root(args, doc, None)
+    _finish_root(args, doc, None, "root-sign")
 
 
 def cmd_root_show(args):
@@ -204,6 +209,7 @@ def arguments(r):
         c.add_argument("--force", action="store_true", help="replace ROOT if it exists")
         signer.add_options(c, required=False, what="root key to sign with (a --root-key's private key"
                            + ("" if required else ", or one of CURRENT_ROOT's") + ")")
+        auditcmd.add_option(c)
 
     c = rsub.add_parser("init", help="create root version 1",
                         description="Create root version 1; sign it now with -k or later with `root sign`.")
@@ -228,6 +234,7 @@ def arguments(r):
     c.add_argument("root", metavar="ROOT")
     c.add_argument("-o", "--output", metavar="FILE", help="write here instead of over ROOT")
     signer.add_options(c)
+    auditcmd.add_option(c)
     c.set_defaults(run=cmd_root_sign)
 
     c = rsub.add_parser("show", help="show and check a root document",

@@ -10,7 +10,7 @@ from mpota.bundle import format as F
 from mpota.bundle import trust as T
 from mpota.bundle.error import BundleError
 
-from .. import files, reasons, timefmt
+from .. import auditcmd, files, reasons, timefmt
 from .. import signer as signing
 from ..errors import CommandError
 from . import control as C
@@ -71,12 +71,16 @@ def cmd_create(args):
     shards = P.shard(args.id, P.read_canary(args.canary_file)) if args.canary_file else []
     params.canary = [sha256(s) for s in shards]
     P.check(params)
+    record = auditcmd.Recorder(args)
     signers = signing.from_options(args)
     plan_doc = P.build(params, signers)
     folder = args.canary_dir or P.canary_folder(args.output)
     P.write_shards(folder, shards)
     files.write(args.output, plan_doc)
     sha = sha256(plan_doc)
+    record.note("rollout-create", {"plan": sha.hex(), "id": args.id, "file": args.output,
+                                   "for_manifest": params.manifest_sha.hex(), "waves": len(waves)},
+                signers)
     info = {"plan": args.output, "sha256": sha.hex(), "id": args.id, "manifest": params.manifest_sha.hex(),
             "waves": len(waves), "canary_shards": [folder + "/" + h.hex() for h in params.canary],
             "signatures": len(signers)}
@@ -88,7 +92,10 @@ def cmd_create(args):
 
 
 def cmd_cosign(args):
-    doc = P.cosign(args.plan, signing.from_options(args))
+    record = auditcmd.Recorder(args)
+    signers = signing.from_options(args)
+    doc = P.cosign(args.plan, signers)
+    record.note("rollout-cosign", {"plan": sha256(doc).hex(), "file": args.plan}, signers)
     print("{}: plan now has {} signatures (SHA-256 {})".format(
         args.plan, doc[F.frame(doc, F.DOC_PLAN)], sha256(doc).hex()))
 
@@ -142,13 +149,18 @@ def cmd_control(args):
     t = now()
     expires = when(args.expires, t) if args.expires else None
     cap = basis_points(args.percent, "--percent") if getattr(args, "percent", None) is not None else None
-    written = C.update(args.repo, getattr(args, "plan", None), args.action, signing.from_options(args),
+    record = auditcmd.Recorder(args)
+    signers = signing.from_options(args)
+    written = C.update(args.repo, getattr(args, "plan", None), args.action, signers,
                        cap_bp=cap, poll_s=getattr(args, "poll", None), now=t, expires=expires,
                        trust=trust, force=getattr(args, "force", False))
     info = {"control": written.path, "version": written.version, "issued": timefmt.show(written.issued),
             "expires": timefmt.show(written.expires),
             "entries": [{"plan": s.hex(), "state": state_name(st), "cap_percent": percent(c),
                          "poll_seconds": pl} for s, st, c, pl in written.entries]}
+    record.note("control-" + args.action, {
+        "control": auditcmd.sha256_hex(files.read(written.path, F.MAX_DOC + 1)),
+        "version": written.version, "for_plan": getattr(args, "plan", None) or ""}, signers)
     _print(info, "wrote {}: control version {}, {} plan{}, expires {}".format(
         written.path, written.version, len(written.entries), "" if len(written.entries) == 1 else "s",
         timefmt.show(written.expires)), args.json)
@@ -176,7 +188,11 @@ def cmd_control_show(args):
 
 def cmd_revoke(args):
     trust = _trusted(args.trust) if args.trust else None
-    doc, rev = Rev.revoke(args.repo, args.image, signing.from_options(args), trust=trust)
+    record = auditcmd.Recorder(args)
+    signers = signing.from_options(args)
+    doc, rev = Rev.revoke(args.repo, args.image, signers, trust=trust)
+    record.note("revoke", {"revoked": auditcmd.sha256_hex(doc), "version": rev.version,
+                           "image": args.image}, signers)
     info = {"revoked": os.path.join(args.repo, Repo.REVOKED), "version": rev.version,
             "images": [bytes(i).hex() for i in rev.images]}
     _print(info, "wrote {}: revocation list version {}, {} of {} images".format(
@@ -267,6 +283,7 @@ def arguments(sub):
     c.add_argument("--force", action="store_true", help="replace PLAN if it exists")
     _signing(c, "update key to sign the plan with")
     _json(c, "what was written, as JSON on stdout")
+    auditcmd.add_option(c)
     c.set_defaults(run=cmd_create)
 
     c = rs.add_parser("cosign", help="add signatures to a plan",
@@ -274,6 +291,7 @@ def arguments(sub):
                                   "The plan's SHA-256, its name in a repository, changes.")
     c.add_argument("plan", metavar="PLAN")
     _signing(c, "update key")
+    auditcmd.add_option(c)
     c.set_defaults(run=cmd_cosign)
 
     c = rs.add_parser("show", help="show (and with --trust check) a plan",
@@ -329,6 +347,7 @@ def arguments(sub):
                                                        "the newest REPO/roots/<N>)")
         _signing(c, "control key")
         _json(c, "what was written, as JSON on stdout")
+        auditcmd.add_option(c)
         c.set_defaults(run=cmd_control, action=action)
     c = rs.add_parser("show", help="show the control document of a repository",
                       description="Print REPO/control: version, expiry, and per plan its state, cap, "
@@ -351,6 +370,7 @@ def arguments(sub):
                                                    "newest REPO/roots/<N>)")
     _signing(c, "update key; repeat up to the update threshold")
     _json(c, "what was written, as JSON on stdout")
+    auditcmd.add_option(c)
     c.set_defaults(run=cmd_revoke)
 
     c = sub.add_parser("publish", help="lay out a repository any static web server serves",
