@@ -13,7 +13,7 @@ options.defaults(serial=True, network=True, appdir=True, esp32=False, rp2=False,
                  fallback=False, devtools=False, rollout=True, circuitpython=False)
 
 CORE = (
-    "__init__.py", "errors.py", "sha256.py", "clock.py", "device.py", "provision.py", "trial.py",
+    "__init__.py", "errors.py", "crc32.py", "sha256.py", "clock.py", "device.py", "provision.py", "trial.py",
     "restart.py",
     "bundle/__init__.py", "bundle/error.py", "bundle/format.py", "bundle/table.py",
     "bundle/trust.py", "bundle/inflate.py",

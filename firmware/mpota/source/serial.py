@@ -26,8 +26,7 @@ the reader raises LineLost, which the agent does not catch: the install
 stops where it was and resumes from its state record on the next push.
 """
 
-import binascii
-
+from ..crc32 import crc32
 from . import SourceError
 
 from micropython import const
@@ -95,12 +94,12 @@ class SerialSource:
         n = _u32(h, 4)
         if n > (0 if buf is None else len(buf)):
             raise LineLost()
-        crc = binascii.crc32(h)
+        crc = crc32(h)
         if n:
             view = buf if n == len(buf) else memoryview(buf)[:n]
             if self.inp.readinto(view) != n:
                 raise LineLost()
-            crc = binascii.crc32(view, crc)
+            crc = crc32(view, crc)
         t = self.tail
         if self.inp.readinto(t) != _TAIL or crc & 0xFFFFFFFF != _u32(t, 0):
             raise LineLost()

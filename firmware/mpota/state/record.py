@@ -19,27 +19,13 @@ the previous one. A cut at any point leaves the old or the new record,
 never neither.
 """
 
-import binascii
 import struct
 
+from ..crc32 import crc32 as _crc32
 from ..flash import FlashError
 
 from micropython import const
 
-
-def _crc32_sw(data):
-    # CRC-32 (IEEE, as binascii.crc32) bit by bit: for boards whose
-    # binascii has no crc32 (MicroPython without deflate, CircuitPython
-    # without zlib). Slow, but a record is a few hundred bytes.
-    crc = 0xFFFFFFFF
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0xEDB88320 if crc & 1 else 0)
-    return crc ^ 0xFFFFFFFF
-
-
-_crc32 = getattr(binascii, "crc32", None) or _crc32_sw
 
 
 _MAGIC = const(0x4D505352)

@@ -21,7 +21,7 @@ PACKAGE = Path(mpota.__file__).resolve().parent
 _BUILD = PACKAGE.parent.parent / "build"
 # Enough to copy everything else: the board pulls the rest through
 # mpota.source.serial.receive().
-FIRST = ("mpota/__init__", "mpota/errors", "mpota/source/__init__", "mpota/source/serial")
+FIRST = ("mpota/__init__", "mpota/errors", "mpota/crc32", "mpota/source/__init__", "mpota/source/serial")
 
 
 def find_mpy_cross(given=None):
