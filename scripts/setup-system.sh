@@ -10,7 +10,7 @@ stamp="$top/build/.system-ready"
 
 PACKAGES="build-essential cmake pkg-config libffi-dev libmbedtls-dev dpkg-dev \
 gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm softhsm2 opensc \
-python3-venv nginx postgresql chromium chromium-driver"
+python3-venv nginx postgresql chromium chromium-driver valgrind"
 SUITE=trixie
 SRC_LIST=/etc/apt/sources.list.d/mpota-${SUITE}-src.sources
 
