@@ -21,12 +21,12 @@ _EDGE = re.compile(r'edge: \{ sourcename: "([^"]+)" targetname: "([^"]+)"')
 _FRAME = re.compile(r"\\n(\d+) bytes \((\w+)\)")
 
 
-def _graph(cpu, out):
+def _graph(cpu, out, sources=CORE):
     cc = shutil.which("arm-none-eabi-gcc")
     if cc is None:
         pytest.fail("arm-none-eabi-gcc is missing: run make test", pytrace=False)
     frames, calls = {}, {}
-    for name in CORE:
+    for name in sources:
         obj = out / name.replace(".c", ".o")
         subprocess.run([cc, "-std=gnu99", "-Os", "-DNDEBUG", "-mthumb", "-mcpu=" + cpu,
                         "-mfloat-abi=soft", "-ffunction-sections", "-fstack-usage",

@@ -322,3 +322,20 @@ def test_random_sample_gives_libsodiums_outputs_on_the_cortex_m_boards(impl, req
     cases = random_cases()[:BOARD_SAMPLE[impl]]
     report = disagreements(cases, run_on(impl, cases, request, tmp_path))
     assert not report, "{}:\n{}".format(impl, report)
+
+
+# ---------------------------------------------------------------- stack
+
+
+@pytest.mark.parametrize("cpu", ["cortex-m0", "cortex-m3"])
+def test_the_deepest_x25519_path_fits_in_1_5_kb_of_stack(tmp_path, cpu):
+    # Measured as the verifier's (tests/test_ed25519_stack.py): GCC's frames
+    # at the qemu port's flags, summed along its call graph. The ladder's
+    # state is one struct on the stack; the deepest path is the inversion.
+    from test_ed25519_stack import _deepest, _graph
+
+    frames, calls = _graph(cpu, tmp_path, ("x25519.c", "field.c"))
+    depth, chain = _deepest(frames, calls, "x25519")
+    print("{}: {} bytes: {}".format(cpu, depth, " -> ".join(chain)))
+    assert chain[:2] == ["x25519", "fe_invert"] and depth > 1000
+    assert depth < 1536, " -> ".join("{}({})".format(f, frames[f]) for f in chain)
