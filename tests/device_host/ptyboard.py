@@ -7,6 +7,10 @@ rawrepl.py (the raw REPL the unix port lacks) with the pty's master side as
 its stdin and stdout, in `home`, its filesystem; `port` is the slave side.
 The harness keeps a slave descriptor open, so the board's side never sees
 the line hang up when mpremote closes it, as a board on USB does not.
+With circuitpython=True (binary build/unix-cpy) it is a CircuitPython
+board: the stand-ins of tests/circuitpython/lib on its path, `home` its
+CIRCUITPY drive (read-only to code until boot.py remounts it), and
+microcontroller.reset() a full start again (boot.py, code.py).
 
 QemuPort: the emulated Cortex-M3 board with its UART on a pty, and nothing
 attached to it: the code under test opens `port` itself.
@@ -27,6 +31,7 @@ import targets
 
 RAWREPL = Path(__file__).resolve().parent / "rawrepl.py"
 SOFT_RESET = 42
+HARD_RESET = 43
 
 
 def _end_with_parent():
@@ -36,11 +41,13 @@ def _end_with_parent():
 
 
 class UnixPtyBoard:
-    def __init__(self, home, binary=targets.UNIX_STOCK_BINARY):
+    def __init__(self, home, binary=targets.UNIX_STOCK_BINARY, circuitpython=False):
         self.home = Path(home)
         self.binary = Path(binary)
+        self.circuitpython = circuitpython
         self.port = None
         self.resets = 0
+        self.hard_resets = 0
         self._proc = None
         self._stop = threading.Event()
         self._thread = None
@@ -63,6 +70,11 @@ class UnixPtyBoard:
         env = dict(os.environ)
         # As on a board: '' (the current directory), frozen modules, lib.
         env["MICROPYPATH"] = ":.frozen:" + str(self.home / "lib")
+        if self.circuitpython:
+            # The board's own modules (stand-ins) and the library bundle's.
+            env["MICROPYPATH"] += "".join(":" + str(p) for p in targets.CPY_PATH)
+            env.update(RAWREPL_CIRCUITPY="1", CPY_STANDIN_FLASH=str(self.home),
+                       CPY_STANDIN_UID=str(self.home.stat().st_ino))
         argv = [str(self.binary), str(RAWREPL)] + (["raw"] if raw else [])
         master = self._fds[0]
         self._proc = subprocess.Popen(argv, stdin=master, stdout=master,
@@ -71,13 +83,15 @@ class UnixPtyBoard:
 
     def _supervise(self):
         # A soft reset ends the process with SOFT_RESET: start it again in
-        # the raw REPL, as a board comes back to the mode it left.
+        # the raw REPL, as a board comes back to the mode it left. A hard
+        # one (HARD_RESET) starts it from the top.
         while not self._stop.is_set():
             rc = self._proc.wait()
-            if rc != SOFT_RESET or self._stop.is_set():
+            if rc not in (SOFT_RESET, HARD_RESET) or self._stop.is_set():
                 return
             self.resets += 1
-            self._spawn(raw=True)
+            self.hard_resets += rc == HARD_RESET
+            self._spawn(raw=rc == SOFT_RESET)
 
     def stop(self):
         self._stop.set()

@@ -13,14 +13,26 @@
 # start boot.py in the current directory (the board's filesystem) runs,
 # as firmware runs it.
 #
+# With RAWREPL_CIRCUITPY=1 (build/unix-cpy and the stand-ins of
+# tests/circuitpython/lib on the path) it plays a CircuitPython board
+# instead: sys.implementation.name is "circuitpython"; a start writes
+# boot_out.txt, runs boot.py (where storage.remount may be called), then
+# code.py, then the REPL; without the remount, writes from code fail with
+# OSError(30) (storage._enforce). microcontroller.reset() ends the process
+# with status 43, and the harness starts it again from the top; a soft
+# reset (42) comes back in the raw REPL with the mount kept and neither
+# boot.py nor code.py run again.
+#
 #   micropython rawrepl.py [raw]
 
 import sys
+from os import getenv as os_getenv
 
 # Running a script puts its folder first on sys.path; a board has ''.
 sys.path[0] = ""
 
 SOFT_RESET = 42
+HARD_RESET = 43
 WINDOW = 128
 BANNER = b"raw REPL; CTRL-B to exit\r\n"
 
@@ -39,10 +51,13 @@ def byte():
 
 def execute(code):
     """Run code as pyexec does in the raw REPL; False on a soft reset."""
+    resets = _resets()
     try:
         exec(code, env)
     except SystemExit:
         out.write(b"\x04")
+        if _resets() != resets:
+            sys.exit(HARD_RESET)  # microcontroller.reset()
         return False
     except BaseException as e:  # a board prints whatever the code raised
         out.write(b"\x04")
@@ -136,7 +151,73 @@ def boot():
         sys.print_exception(e)
 
 
-boot()
+def _resets():
+    """How often microcontroller.reset() was called (the stand-in counts)."""
+    try:
+        with open((os_getenv("CPY_STANDIN_FLASH") or ".") + "/resets") as f:
+            return f.read().count("\n")
+    except OSError:
+        return 0
+
+
+class _Impl:
+    name = "circuitpython"
+    version = (9, 2, 1, "")
+    _machine = "unix-cpy stand-in on a pty"
+    _mpy = sys.implementation._mpy
+
+
+class _Sys:
+    implementation = _Impl()
+
+    def __getattr__(self, name):
+        return getattr(_real_sys, name)
+
+
+_real_sys = sys
+
+
+def circuitpython(start):
+    """Come up as a CircuitPython board: a start (not a soft reset) gives
+    CIRCUITPY back to the computer, writes boot_out.txt, runs boot.py and
+    code.py."""
+    import os
+
+    sys.modules["sys"] = _Sys()
+    if start:
+        try:
+            os.remove("mount")
+        except OSError:
+            pass
+        with open("boot_out.txt", "w") as f:
+            f.write("Adafruit CircuitPython 9.2.1 on 2026-12-06; unix-cpy stand-in on a pty\n"
+                    "Board ID:unix_cpy_standin\nUID:{}\n".format(os.getenv("CPY_STANDIN_UID") or "0"))
+        os.putenv("CPY_STANDIN_IN_BOOT", "1")
+        boot()
+        os.unsetenv("CPY_STANDIN_IN_BOOT")
+    import storage
+
+    if not storage._writable():
+        storage._enforce()
+    if start:
+        try:
+            code = open("code.py").read()
+        except OSError:
+            return
+        resets = _resets()
+        try:
+            exec(code, {"__name__": "__main__"})
+        except SystemExit:
+            if _resets() != resets:
+                sys.exit(HARD_RESET)
+        except BaseException as e:  # CircuitPython prints it and goes on to the REPL
+            sys.print_exception(e)
+
+
+if os_getenv("RAWREPL_CIRCUITPY") == "1":
+    circuitpython(sys.argv[-1] != "raw")
+else:
+    boot()
 if sys.argv[-1] == "raw":
     raw()
 else:
