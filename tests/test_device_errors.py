@@ -109,9 +109,11 @@ def _facts(**kw):
     return B.Board(facts)
 
 
-def test_circuitpython_board_is_refused():
-    with pytest.raises(CommandError, match="wrong board: it runs circuitpython 9.2.1; mpota device needs MicroPython"):
-        _facts(name="circuitpython", version=[9, 2, 1]).check_micropython()
+def test_board_of_another_runtime_is_refused():
+    with pytest.raises(CommandError, match="wrong board: it runs pycopy 3.6.1; mpota device needs MicroPython or CircuitPython"):
+        _facts(name="pycopy", version=[3, 6, 1]).check_micropython()
+    # CircuitPython is driven (tests/test_device_circuitpython.py), whatever .mpy it loads.
+    _facts(name="circuitpython", version=[9, 2, 1], mpy=0).check_micropython()
 
 
 def test_board_facts_name_its_architecture_and_lib():

@@ -126,10 +126,11 @@ def provision(config, root_hex, ca_hex=None, force=False):
     return {"root_version": root.version, "bank": cfg.get("bank", "flash")}
 
 
-def push(heap=None):
-    """Install what the host offers over the serial line. heap: a function
-    the host gives for its report, () -> bytes in use after a collection;
-    it is called before the install and after every chunk."""
+def push(heap=None, source=None):
+    """Install what the host offers over the serial line (or source: the
+    host runs this in a CircuitPython drive with a LocalSource). heap: a
+    function the host gives for its report, () -> bytes in use after a
+    collection; it is called before the install and after every chunk."""
     from .source.serial import SerialSource, binary
     from .update.install import Install
 
@@ -146,7 +147,9 @@ def push(heap=None):
 
     sample()
     try:
-        rep = Install(dev, SerialSource(sys.stdin.buffer, sys.stdout), tell).run()
+        if source is None:
+            source = SerialSource(sys.stdin.buffer, sys.stdout)
+        rep = Install(dev, source, tell).run()
     finally:
         binary(False)
     sample()

@@ -30,8 +30,9 @@ from mpota.bundle.error import BundleError
 
 from . import files
 from .device import board as B
+from .device import drive as DR
 from .device import install as I
-from .device import wire
+from .device import runtime, wire
 from .device.calls import FORGET_AGENT, bringup
 from .device.link import Link, find_port
 from .errors import BoardError, CommandError
@@ -79,7 +80,8 @@ class Identity:
 @dataclass(frozen=True)
 class Installed:
     """What install did. installed is False where the agent is frozen into
-    the firmware (nothing copied)."""
+    the firmware (nothing copied). CircuitPython: code_py instead of
+    main_py; route "drive" where the files went onto the CIRCUITPY drive."""
     installed: bool
     agent: str
     kind: str = ""
@@ -90,6 +92,8 @@ class Installed:
     natmod: Optional[str] = None
     boot_py: str = ""
     main_py: str = ""
+    code_py: str = ""
+    route: str = "repl"
     notes: List[str] = field(default_factory=list)
     raw: Dict[str, Any] = _raw()
 
@@ -113,7 +117,9 @@ class Heap:
 
 @dataclass(frozen=True)
 class PushReport:
-    """outcome: 'installed' (a trial waits for a reboot) or 'up-to-date'."""
+    """outcome: 'installed' (a trial waits for a reboot) or 'up-to-date'.
+    route 'drive': written into a CircuitPython board's CIRCUITPY drive by
+    the agent run on this computer (no board heap then, nothing sent)."""
     outcome: str
     version: int
     label: str
@@ -126,7 +132,8 @@ class PushReport:
     seconds: float
     sent_bytes: int
     sent_files: Dict[str, int]
-    heap: Heap
+    heap: Optional[Heap]
+    route: str = "repl"
     raw: Dict[str, Any] = _raw()
 
 
@@ -248,18 +255,6 @@ def _heap():
     return gc.mem_alloc()
 """
 
-# The reset itself: soft where the board's config asks for it or the port
-# has no hard reset (the unix port); the answer line first, so the host
-# knows how to wait.
-_RESET = """import machine, time
-_hard = {} and hasattr(machine, 'reset')
-print('~~D {{"reset": "%s"}}' % ('hard' if _hard else 'soft'))
-if _hard:
-    time.sleep_ms(100)
-    machine.reset()
-machine.soft_reset()
-"""
-
 _REFUSED_CONFIG = {"config": "the board refused this configuration (config): its flash, bank or "
                              "sizes do not fit the board; nothing was written"}
 
@@ -343,13 +338,16 @@ def _identifier(text: str) -> bool:
 class Board:
     """The board on serial port `port` (None: the one USB board plugged
     in). mount: a host directory served as the board's filesystem, for a
-    board without one (the emulated board). Each call opens the port and
-    closes it again; nothing is held between calls."""
+    board without one (the emulated board). drive: a CircuitPython
+    board's CIRCUITPY drive mounted here, written instead of the board's
+    filesystem where its code may not write (device/runtime.py). Each call
+    opens the port and closes it again; nothing is held between calls."""
 
     def __init__(self, port: Optional[str] = None, *, mount: Optional[PathLike] = None,
-                 push_silence: float = PUSH_SILENCE) -> None:
+                 drive: Optional[PathLike] = None, push_silence: float = PUSH_SILENCE) -> None:
         self.port = port
         self.mount = str(mount) if mount is not None else None
+        self.drive = str(drive) if drive is not None else None
         self.push_silence = push_silence
 
     def __repr__(self) -> str:
@@ -366,6 +364,14 @@ class Board:
             raise
         except CommandError as e:
             raise BoardError(str(e), "host") from None
+
+    def _drive(self, link: Link) -> Optional[str]:
+        """The CIRCUITPY folder to write, or None: write through the REPL
+        (runtime.route; a read-only board without --drive is refused)."""
+        name, readonly = B.runtime(link)
+        if runtime.route(name, readonly, self.drive) == "repl":
+            return None
+        return str(DR.check(link, self.drive))
 
     # What the board is ----------------------------------------------------
 
@@ -397,7 +403,7 @@ class Board:
             try:
                 info = I.install(link, mpy_cross=os.fspath(mpy_cross) if mpy_cross else None,
                                  natmod=os.fspath(natmod) if natmod else None, sources=sources,
-                                 pure_python=pure_python)
+                                 pure_python=pure_python, drive=self.drive)
             except BoardError:
                 raise
             except CommandError as e:
@@ -439,12 +445,19 @@ class Board:
                 # docs/BRINGUP.md).
                 raise BoardError("the emulated board ends at a reset: provision it with "
                                  "--bank flash --ram-flash 0x20000000", "usage")
-            res = bringup(link, "provision, {!r}, {!r}, {!r}, {!r}".format(
-                json.dumps(cfg), doc.hex(), ca, bool(force)), not_done=_REFUSED_CONFIG)
+            call = "provision, {!r}, {!r}, {!r}, {!r}".format(json.dumps(cfg), doc.hex(), ca, bool(force))
+            folder = self._drive(link)
+            if folder is None:
+                res = bringup(link, call, not_done=_REFUSED_CONFIG)
+            else:
+                res = DR.agent(folder, call, not_done=_REFUSED_CONFIG)
             if secret is not None:
                 # Beside mpota.json, in a file of its own that status and
                 # log never read; nothing of it comes back over the line.
-                link.write_file("identity", secret)
+                if folder is None:
+                    link.write_file("identity", secret)
+                else:
+                    DR.write(folder, "identity", secret)
         res.update({"config": cfg})
         return Provisioned(root_version=res["root_version"], bank=res["bank"], config=cfg, raw=res)
 
@@ -460,9 +473,12 @@ class Board:
             raise BoardError("{} does not exist or is not a directory".format(bundle), "usage")
         if not os.path.isfile(os.path.join(bundle, "manifest")):
             raise BoardError("{} is not a bundle directory (it has no manifest)".format(bundle), "usage")
-        server = wire.FileServer(bundle, lambda name: wire.BUNDLE_NAME.match(name) is not None)
         started = time.monotonic()
         with self.connect() as link:
+            folder = self._drive(link)
+            if folder is not None:
+                return self._push_drive(folder, bundle, progress, started)
+            server = wire.FileServer(bundle, lambda name: wire.BUNDLE_NAME.match(name) is not None)
             try:
                 res = bringup(link, "push, _heap", server, progress, self.push_silence,
                               prelude=FORGET_AGENT + _HEAP)
@@ -471,6 +487,7 @@ class Board:
             idle, size = (int(n) for n in link.exec("print(_idle, _size)")[-1].split())
         res["seconds"] = round(time.monotonic() - started, 2)
         res["sent"] = {"bytes": server.sent, "files": server.opened}
+        res["route"] = "repl"
         heap = res["heap"] = {"size": size, "idle": idle, "peak": res.pop("heap_peak")}
         return PushReport(
             outcome=res["outcome"], version=res["version"], label=res["label"], slot=res["slot"],
@@ -478,12 +495,27 @@ class Board:
             reused=res["reused"], bytes=res["bytes"], seconds=res["seconds"],
             sent_bytes=server.sent, sent_files=dict(server.opened), heap=Heap(**heap), raw=res)
 
+    def _push_drive(self, folder: str, bundle: str, progress: Optional[ProgressFn],
+                    started: float) -> PushReport:
+        """push() into a CircuitPython board's drive, by the agent run here."""
+        res = DR.push(folder, bundle, progress)
+        res.pop("heap_peak", None)
+        res.update(seconds=round(time.monotonic() - started, 2), heap=None, route="drive",
+                   sent={"bytes": 0, "files": {}})
+        return PushReport(
+            outcome=res["outcome"], version=res["version"], label=res["label"], slot=res["slot"],
+            chunks=res["chunks"], fetched=res["fetched"], copied=res["copied"],
+            reused=res["reused"], bytes=res["bytes"], seconds=res["seconds"], sent_bytes=0,
+            sent_files={}, heap=None, route="drive", raw=res)
+
     def reboot(self) -> Reboot:
-        """Reset the board (softly where its bank allows, else fully) and
-        return what it printed as it started, and its status then."""
+        """Reset the board (softly where its bank allows, else fully;
+        CircuitPython with microcontroller.reset()) and return what it
+        printed as it started, and its status then."""
         with self.connect() as link:
+            name = B.runtime(link)[0]
             kind = bringup(link, "reset_kind")["reset"]
-            ans = wire.converse(link, _RESET.format(kind == "hard"))
+            ans = wire.converse(link, runtime.reset_code(name, kind == "hard"))
             res = ans.result or {}
             if res.get("reset") == "soft":
                 said = link.after_soft_reset()
@@ -507,7 +539,8 @@ class Board:
         """Confirm the trial the board runs; confirmed is False where no
         trial was running."""
         with self.connect() as link:
-            res = bringup(link, "confirm")
+            folder = self._drive(link)
+            res = bringup(link, "confirm") if folder is None else DR.agent(folder, "confirm")
         return Confirmation(confirmed=res["confirmed"], version=res["version"], raw=res)
 
     def status(self) -> Status:

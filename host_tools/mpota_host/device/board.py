@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
-"""What a board is: MicroPython or not, which .mpy it loads, which native
-architecture, whether it has the ed25519 C module or the agent already."""
+"""What a board is: MicroPython, CircuitPython or neither, which .mpy it
+loads, which native architecture, whether it has the ed25519 C module or
+the agent already, and (CircuitPython) whether its code may write."""
 
 import json
 
@@ -35,6 +36,13 @@ try:
         f['agent_on_fs'] = False
 except ImportError:
     f['agent'] = None
+if i.name == 'circuitpython':
+    # Whether the code may write CIRCUITPY (boot.py remounted it).
+    try:
+        import storage
+        f['readonly'] = storage.getmount('/').readonly
+    except (ImportError, AttributeError, OSError):
+        f['readonly'] = None
 gc.collect()
 f['heap_free'] = gc.mem_free()
 f['heap_used'] = gc.mem_alloc()
@@ -103,14 +111,49 @@ class Board:
         raise CommandError("the board has no lib directory on sys.path ({})".format(
             ", ".join(repr(p) for p in self.path)))
 
+    @property
+    def circuitpython(self):
+        return self.name == "circuitpython"
+
+    @property
+    def readonly(self):
+        """CircuitPython: the code may not write CIRCUITPY (None: unknown)."""
+        return self.facts.get("readonly")
+
     def check_micropython(self):
+        """A runtime `mpota device` drives: MicroPython that loads .mpy v6,
+        or CircuitPython (which gets .py sources)."""
+        if self.circuitpython:
+            return
         if self.name != "micropython":
-            raise CommandError("wrong board: it runs {} {}; mpota device needs MicroPython{}".format(
-                self.name, self.version,
-                " (CircuitPython: docs/CIRCUITPYTHON.md)" if self.name == "circuitpython" else ""))
+            raise CommandError("wrong board: it runs {} {}; mpota device needs MicroPython or "
+                               "CircuitPython".format(self.name, self.version))
         if self.mpy[0] != 6:
             raise CommandError("wrong board: MicroPython {} loads .mpy v{}; the agent needs a "
                                "MicroPython that loads v6 (1.19 or later)".format(self.version, self.mpy[0]))
+
+
+# Run on the board before a command that writes or resets: the runtime
+# and, on CircuitPython, whether its code may write CIRCUITPY. It leaves
+# nothing behind (a push measures the heap after it).
+_RUNTIME = """
+import sys
+_r = [sys.implementation.name, None]
+if _r[0] == 'circuitpython':
+    try:
+        import storage
+        _r[1] = storage.getmount('/').readonly
+    except (ImportError, AttributeError, OSError):
+        pass
+print(repr(_r[0]), repr(_r[1]))
+del _r
+"""
+
+
+def runtime(link):
+    """(sys.implementation.name, CIRCUITPY read-only to code or None)."""
+    name, readonly = link.exec(_RUNTIME)[-1].split(" ")
+    return name.strip("'\""), {"True": True, "False": False}.get(readonly)
 
 
 def probe(link):

@@ -32,7 +32,12 @@ def bringup(link, call, server=None, progress=None, timeout=60.0, prelude="", no
     raise the one-line error for how it failed (`not_done`: the caller's
     own texts for some of the agent's reasons)."""
     code = "{}import mpota.bringup as _b\n_b.call(_b.{})\n".format(prelude, call)
-    ans = wire.converse(link, code, server, progress, timeout)
+    return interpret(wire.converse(link, code, server, progress, timeout), not_done)
+
+
+def interpret(ans, not_done=None):
+    """The result of a call into mpota.bringup (a wire.Answer), or the
+    one-line error for how it failed."""
     if ans.error:
         if "ImportError" in ans.error and "mpota" in ans.error:
             raise BoardError("no mpota agent on the board: run mpota device install", "no-agent")

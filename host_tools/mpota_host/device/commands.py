@@ -15,7 +15,7 @@ from .install import cmd_install
 
 
 def _board(args):
-    return Board(args.port, mount=args.mount)
+    return Board(args.port, mount=args.mount, drive=getattr(args, "drive", None))
 
 
 def cmd_provision(args):
@@ -39,13 +39,19 @@ def cmd_push(args):
     if rep.outcome == "up-to-date":
         text = "up-to-date: version {}{} is the image the board runs; nothing written".format(
             rep.version, label)
+    elif rep.route == "drive":
+        text = ("{} version {}{} into slot {} on the CIRCUITPY drive: {} chunks: {} from the bundle, "
+                "{} copied locally, {} already in the slot (checked by the agent run here, in {} s)".format(
+                    rep.outcome, rep.version, label, rep.slot, rep.chunks, rep.fetched,
+                    rep.copied, rep.reused, rep.seconds))
     else:
         text = ("{} version {}{} into slot {}: {} chunks: {} sent over serial, {} copied locally, "
                 "{} already in the slot ({} bytes in {} s)".format(
                     rep.outcome, rep.version, label, rep.slot, rep.chunks, rep.fetched,
                     rep.copied, rep.reused, rep.sent_bytes, rep.seconds))
-    text += "\nboard heap: peak {} of {} bytes in use during the update ({} before the agent was loaded)".format(
-        rep.heap.peak, rep.heap.size, rep.heap.idle)
+    if rep.heap:
+        text += "\nboard heap: peak {} of {} bytes in use during the update ({} before the agent was loaded)".format(
+            rep.heap.peak, rep.heap.size, rep.heap.idle)
     if rep.outcome == "installed":
         text += "\nnext: mpota device reboot (starts the trial), then mpota device confirm"
     show(args, rep.raw, text)
@@ -107,6 +113,12 @@ def arguments(p):
                             "without one such as the emulated board")
         c.add_argument("--json", action="store_true", help="print the result as JSON")
 
+    def drive(c):
+        c.add_argument("--drive", metavar="PATH",
+                       help="CircuitPython: the board's CIRCUITPY drive as mounted here, written "
+                            "instead of the board's filesystem while the board's code may not "
+                            "write it (before the agent's boot.py has run); ignored once it may")
+
     c = sub.add_parser("install", help="copy the agent onto the board",
                        description="Check what the board is, then copy the agent: .mpy files where "
                                    "mpy-cross writes the .mpy version the board loads (else .py), the "
@@ -114,6 +126,7 @@ def arguments(p):
                                    "C module, a boot.py that runs the agent's boot step and a main.py that "
                                    "runs the chosen app's main.py (each only where the board has none).")
     common(c)
+    drive(c)
     c.add_argument("--mpy-cross", metavar="PATH", help="mpy-cross to compile with (default: build/mpy-cross, then PATH)")
     c.add_argument("--natmod", metavar="PATH", help="ed25519.mpy, or a folder of <arch>/ed25519.mpy (default: build/natmod)")
     c.add_argument("--sources", action="store_true", help="copy .py sources, not .mpy")
@@ -125,6 +138,7 @@ def arguments(p):
                        description="Write mpota.json and the trust root; the board's state starts with "
                                    "no image, and the first push installs one as a trial.")
     common(c)
+    drive(c)
     c.add_argument("--root", required=True, metavar="ROOT", help="trust root document (mpota root init)")
     c.add_argument("--device-class", required=True, metavar="CLASS", help="the board's device class")
     c.add_argument("--product", default="mpota", help="product name (default: mpota)")
@@ -161,6 +175,7 @@ def arguments(p):
                                    "checks every byte as over the air. Resumes after a cable pull: "
                                    "chunks already verified in the slot are not sent again.")
     common(c)
+    drive(c)
     c.add_argument("bundle", metavar="BUNDLE_DIR")
     c.add_argument("--progress", action="store_true", help="show progress even when stderr is not a terminal")
     c.set_defaults(run=cmd_push)
@@ -171,4 +186,6 @@ def arguments(p):
                             ("reboot", cmd_reboot, "reset the board and show what it booted")):
         c = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
         common(c)
+        if name == "confirm":
+            drive(c)
         c.set_defaults(run=run)

@@ -11,7 +11,8 @@ import types
 from ..errors import CommandError
 from . import agent as A
 from . import board as B
-from . import wire
+from . import drive as D
+from . import runtime, wire
 from .calls import forget_agent, show
 
 BOOT_PY = ("# Written by `mpota device install`: the agent's boot step (trial boots,\n"
@@ -64,6 +65,10 @@ def _dirs(lib, names):
 def _choose(args, board):
     """(mpy-cross or None, (natmod path, arch) or None, notes) for this board."""
     notes = []
+    if board.circuitpython:
+        # CircuitPython loads neither MicroPython's .mpy files nor native
+        # modules: sources, and the pure-Python Ed25519 over adafruit_hashlib.
+        return None, None, notes
     mpy_cross = None if args.sources else A.find_mpy_cross(args.mpy_cross)
     if mpy_cross:
         made = A.mpy_cross_version(mpy_cross)
@@ -110,16 +115,20 @@ def _copy(link, lib, tmp, names):
             (ans.error or "no answer").strip().splitlines()[-1]))
 
 
-def install(link, mpy_cross=None, natmod=None, sources=False, pure_python=False):
+def install(link, mpy_cross=None, natmod=None, sources=False, pure_python=False, drive=None):
     """Copy the agent onto the board on `link`; return what was done, as
-    `mpota device install --json` prints it (mpota_host.Board.install)."""
+    `mpota device install --json` prints it (mpota_host.Board.install).
+    drive: the CircuitPython board's CIRCUITPY folder, written where the
+    board's code may not write (runtime.route)."""
     args = types.SimpleNamespace(mpy_cross=mpy_cross, natmod=natmod, sources=sources,
                                  pure_python=pure_python)
     board = B.probe(link)
     board.check_micropython()
+    how = runtime.route(board.name, board.readonly, drive)
     if board.frozen_agent:
         return {"installed": False, "frozen": board.agent}
-    lib = board.lib()
+    folder = D.check(link, drive) if how == "drive" else None
+    lib = board.lib() if folder is None else "/lib"
     mpy_cross, natmod, notes = _choose(args, board)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="mpota-install-") as tmp:
@@ -128,19 +137,31 @@ def install(link, mpy_cross=None, natmod=None, sources=False, pure_python=False)
             shutil.copyfile(natmod[0], os.path.join(tmp, "ed25519.mpy"))
             names.append("ed25519.mpy")
         size = sum(os.path.getsize(os.path.join(tmp, n)) for n in names)
-        _copy(link, lib, tmp, names)
+        if folder is None:
+            _copy(link, lib, tmp, names)
+        else:
+            D.install(folder, tmp, names)
     seconds = time.monotonic() - started
-    boot = _write_start(link, "boot.py", BOOT_PY)
-    main = _write_start(link, "main.py", MAIN_PY)
-    forget_agent(link)
-    check = link.exec("import json, mpota, mpota.crypto as c\n"
-                      "print(json.dumps([mpota.__version__, c.IMPLEMENTATION]))")
-    version, impl = json.loads(check[-1])
-    forget_agent(link)
-    return {"installed": True, "agent": version, "board": board.facts, "lib": lib,
-            "files": len(names), "kind": ".mpy" if mpy_cross else ".py", "bytes": size,
-            "seconds": round(seconds, 2), "ed25519": impl, "natmod": natmod[1] if natmod else None,
-            "boot_py": boot, "main_py": main, "notes": notes}
+    start = {}
+    for name, text in runtime.start_files(board.name, (BOOT_PY, MAIN_PY), A.PACKAGE.parent / "circuitpython"):
+        start[name.replace(".", "_")] = (_write_start(link, name, text) if folder is None
+                                         else D.start_file(folder, name, text))
+    if folder is None:
+        forget_agent(link)
+        check = link.exec("import json, mpota, mpota.crypto as c\n"
+                          "print(json.dumps([mpota.__version__, c.IMPLEMENTATION]))")
+        version, impl = json.loads(check[-1])
+        forget_agent(link)
+    else:
+        # The board imports the files only after its reset, and cannot load
+        # native code: the version copied, the pure-Python verifier.
+        import mpota
+
+        version, impl = mpota.__version__, "python"
+    return dict({"installed": True, "agent": version, "board": board.facts, "lib": lib,
+                 "files": len(names), "kind": ".mpy" if mpy_cross else ".py", "bytes": size,
+                 "seconds": round(seconds, 2), "ed25519": impl, "natmod": natmod[1] if natmod else None,
+                 "notes": notes, "route": how}, **start)
 
 
 def install_text(info):
@@ -151,10 +172,22 @@ def install_text(info):
     crypto = ("C module in the firmware" if board.c_module else
               "native module for {} (ed25519.mpy)".format(info["natmod"]) if info["natmod"]
               else "pure Python fallback")
-    return "\n".join(["note: " + n for n in info["notes"]] + [
-        "installed mpota {} on {}: {} files as {} ({} bytes) in {}".format(
-            info["agent"], board.describe(), info["files"], info["kind"], info["bytes"], info["lib"]),
-        "signature checks: {}".format(crypto),
+    head = ["note: " + n for n in info["notes"]] + [
+        "installed mpota {} on {}: {} files as {} ({} bytes) in {}{}".format(
+            info["agent"], board.describe(), info["files"], info["kind"], info["bytes"], info["lib"],
+            " on the CIRCUITPY drive" if info.get("route") == "drive" else ""),
+        "signature checks: {}".format(crypto)]
+    if board.circuitpython:
+        return "\n".join(head + [
+            {"written": "code.py written: the agent's boot step, then the app's main.py",
+             "present": "code.py was already set up for mpota",
+             "other": "code.py exists: merge firmware/circuitpython/code.py into it"}[info["code_py"]],
+            {"written": "boot.py written: after the next reset (mpota device reboot) the board's code "
+                        "writes CIRCUITPY and the computer only reads it",
+             "present": "boot.py was already set up for mpota",
+             "other": "boot.py exists: it must call storage.remount('/', readonly=False) "
+                      "(firmware/circuitpython/boot.py)"}[info["boot_py"]]])
+    return "\n".join(head + [
         {"written": "boot.py written: the board runs mpota.boot() at every start",
          "present": "boot.py was already set up for mpota",
          "other": "boot.py exists: add `import mpota.bringup; mpota.bringup.boot()` to it"}[info["boot_py"]],
@@ -167,7 +200,7 @@ def install_text(info):
 def cmd_install(args):
     from ..board_api import Board
 
-    info = Board(args.port, mount=args.mount).install(
+    info = Board(args.port, mount=args.mount, drive=args.drive).install(
         mpy_cross=args.mpy_cross, natmod=args.natmod, sources=args.sources,
         pure_python=args.pure_python)
     show(args, info.raw, install_text(info.raw))
