@@ -218,3 +218,21 @@ def test_circuitpython_start_files_are_the_shipped_ones_boot_py_last():
     assert [n for n, _ in files] == ["code.py", "boot.py"]
     assert files[1][1] == (CPY_FIRMWARE / "boot.py").read_text()
     assert runtime.start_files("micropython", ("b", "m"), CPY_FIRMWARE) == [("boot.py", "b"), ("main.py", "m")]
+
+
+def test_tampered_bundle_pushed_through_the_drive_changes_nothing(board, tmp_path):
+    home = board.home
+    ok_json(board, "install", "--drive", home)
+    ok_json(board, "provision", "--drive", home, "--root", kit.root(tmp_path), "--device-class", kit.DEVICE_CLASS)
+    bundle = kit.app(tmp_path, "v1", 1, 9000)
+    chunk = bundle / kit.chunk_names(bundle)[1]
+    data = bytearray(chunk.read_bytes())
+    data[100] ^= 1
+    chunk.write_bytes(bytes(data))
+    msg = one_line(device(board, "push", bundle, "--drive", home))
+    assert msg == "the agent (run here, on the drive) refused the bundle: hash-mismatch"
+    st = ok_json(board, "status")
+    assert st["trial"] is None and st["active"]["version"] == 0
+    # The board's own audit log has it, read through the REPL.
+    last = ok_json(board, "log")[-1]
+    assert (last["event"], last["reason"]) == ("chunk-failure", "hash-mismatch")

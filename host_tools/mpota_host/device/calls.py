@@ -35,9 +35,9 @@ def bringup(link, call, server=None, progress=None, timeout=60.0, prelude="", no
     return interpret(wire.converse(link, code, server, progress, timeout), not_done)
 
 
-def interpret(ans, not_done=None):
+def interpret(ans, not_done=None, who="the board"):
     """The result of a call into mpota.bringup (a wire.Answer), or the
-    one-line error for how it failed."""
+    one-line error for how it failed (`who` ran it)."""
     if ans.error:
         if "ImportError" in ans.error and "mpota" in ans.error:
             raise BoardError("no mpota agent on the board: run mpota device install", "no-agent")
@@ -45,7 +45,7 @@ def interpret(ans, not_done=None):
     if ans.failure:
         kind, reason = ans.failure
         if kind == "refused":
-            raise BoardError("the board refused the bundle: {}".format(reason), reason)
+            raise BoardError("{} refused the bundle: {}".format(who, reason), reason)
         if kind == "transfer":
             raise BoardError("transfer failed: {}".format(reason), reason)
         if kind == "lost":

@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from ..errors import BoardError
@@ -100,9 +101,18 @@ def agent(drive, call, progress=None, prelude="", not_done=None):
     """Run mpota.bringup.<call> with the drive as the current directory;
     its result, or the one-line error (calls.interpret)."""
     code = _CALL.format(package=str(A.PACKAGE.parent), prelude=prelude, call=call)
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=str(drive), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     ans = wire.Answer()
+    with tempfile.TemporaryFile("w+") as err:
+        with subprocess.Popen([sys.executable, "-c", code], cwd=str(drive), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=err, text=True) as proc:
+            _read(proc, ans, progress)
+        err.seek(0)
+        ans.error = err.read() if proc.returncode else ""
+    return interpret(ans, not_done, who="the agent (run here, on the drive)")
+
+
+def _read(proc, ans, progress):
+    """The agent's answer lines into ans (a wire.Answer)."""
     for line in proc.stdout:
         line = line.rstrip("\n")
         if line.startswith("~~P "):
@@ -116,9 +126,6 @@ def agent(drive, call, progress=None, prelude="", not_done=None):
             ans.failure = (what, reason)
         else:
             ans.lines.append(line)
-    ans.error = proc.stderr.read()
-    proc.wait()
-    return interpret(ans, not_done)
 
 
 def push(drive, bundle, progress=None):
