@@ -14,7 +14,8 @@ from mpota.bundle import directory, trust
 from mpota.bundle import format as F
 from mpota.bundle.error import BundleError
 
-from . import apppack, auditcmd, files, keys, outdir, reasons, rootcmd, serve, streamfile, timefmt, writer
+from . import apppack, auditcmd, files, keys, outdir, provenance, reasons, rootcmd, serve, streamfile
+from . import timefmt, writer
 from . import signer as signing
 from .device import commands as device
 from .rollout import commands as rollout
@@ -84,6 +85,11 @@ def cmd_sign(args):
         label=args.label or "", expires=expires, min_agent=args.min_agent,
         chunk_size=args.chunk_size, compress=args.compress, window_bits=args.window_bits,
         issued=_issued(args.issued))
+    if args.build_time is not None:
+        args.build_time = int(args.build_time) if args.build_time.isascii() and \
+            args.build_time.isdigit() and len(args.build_time) <= 12 else _when(args.build_time)
+    for name, value in provenance.gather(args, args.image, params.issued).items():
+        setattr(params, name, value)
     writer.check(params)
     writer.check_key_count(len(args.key))
     writer.check_output(args.output, args.force)
@@ -276,6 +282,7 @@ def _parser():
                         "is complete; the state directory of mpota serve (.mpota-serve/) moves into the "
                         "new one. A directory holding anything else but a bundle (manifest, table/, stream/, "
                         "chunks/, roots/) is never replaced")
+    provenance.add_options(c)
     c.add_argument("--progress", action="store_true", help="show progress even when stderr is not a terminal")
     c.add_argument("--json", action="store_true", help="what was written, as JSON on stdout")
     auditcmd.add_option(c)

@@ -96,6 +96,10 @@ def describe(bundle):
         "chunk_count": m.chunk_count(),
         "table_sha256": m.table_sha256.hex(),
         "window_bits": m.window_bits or None,
+        "issued": m.issued or None,
+        "provenance": {"source_rev": m.source_rev or None, "build_id": m.build_id or None,
+                       "builder": m.builder or None, "build_time": m.build_time or None,
+                       "sbom_sha256": m.sbom_sha256.hex() if m.sbom_sha256 else None},
         "manifest_size": len(doc),
         "signatures": [kid.hex() for kid, _ in sigs],
         "table": _table(bundle, m),
@@ -174,6 +178,16 @@ def text(info):
     row("chunk table", "sha256 {}".format(info["table_sha256"]))
     if info["window_bits"]:
         row("deflate window", "{} bits".format(info["window_bits"]))
+    if info["issued"]:
+        row("issued", timefmt.show(info["issued"]))
+    p = info["provenance"]
+    if any(v is not None for v in p.values()):
+        row("source revision", p["source_rev"] or "-")
+        row("build", "{} by {} at {}".format(p["build_id"] or "-", p["builder"] or "-",
+                                              timefmt.show(p["build_time"]) if p["build_time"] else "-"))
+        row("sbom", "sha256 {}".format(p["sbom_sha256"]) if p["sbom_sha256"] else "-")
+    else:
+        row("provenance", "none signed")
     t = info["table"]
     if t["present"] and not t["read"]:
         row("stored", "chunk table not read: the unchecked manifest claims {} bytes, "

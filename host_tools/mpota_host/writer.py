@@ -43,6 +43,12 @@ class Params:
     compress: str = "none"
     window_bits: int = 12
     issued: Optional[int] = None  # Unix seconds; mpota sign gives now (T_ISSUED)
+    # Build provenance (docs/FORMAT.md, "Provenance"): "" / None = absent.
+    source_rev: str = ""
+    build_id: str = ""
+    builder: str = ""
+    build_time: Optional[int] = None
+    sbom_sha256: Optional[bytes] = None
 
 
 U32 = 2**32 - 1
@@ -71,6 +77,14 @@ def check(params):
         raise CommandError("--hw-rev: at most {} revisions".format(F.MAX_HW_REVS))
     if len(params.label) > F.MAX_LABEL or not all(0x20 <= ord(c) <= 0x7E for c in params.label):
         raise CommandError("--label: at most {} printable ASCII characters".format(F.MAX_LABEL))
+    for opt, value, lowest in (("--source-rev", params.source_rev, 0x21),
+                               ("--build-id", params.build_id, 0x21),
+                               ("--builder", params.builder, 0x20)):
+        if len(value) > F.MAX_PROVENANCE or not all(lowest <= ord(c) <= 0x7E for c in value):
+            raise CommandError("{} {!r}: at most {} printable ASCII characters{}".format(
+                opt, value, F.MAX_PROVENANCE, ", no spaces" if lowest == 0x21 else ""))
+    if params.build_time is not None and not 0 <= params.build_time <= U64:
+        raise CommandError("--build-time must be 0 to {}".format(U64))
     cs = params.chunk_size
     if cs & (cs - 1) or not F.MIN_CHUNK_SIZE <= cs <= F.MAX_CHUNK_SIZE:
         raise CommandError("--chunk-size must be a power of two from {} to {}".format(F.MIN_CHUNK_SIZE, F.MAX_CHUNK_SIZE))
@@ -142,6 +156,16 @@ def manifest_fields(params, image_size, image_sha, table_sha):
         f.append(D.uint(F.T_WINDOW_BITS, params.window_bits, 1))
     if params.issued is not None:
         f.append(D.uint(F.T_ISSUED, params.issued, 8))
+    if params.source_rev:
+        f.append(D.text(F.T_SOURCE_REV, params.source_rev))
+    if params.build_id:
+        f.append(D.text(F.T_BUILD_ID, params.build_id))
+    if params.builder:
+        f.append(D.text(F.T_BUILDER, params.builder))
+    if params.build_time is not None:
+        f.append(D.uint(F.T_BUILD_TIME, params.build_time, 8))
+    if params.sbom_sha256 is not None:
+        f.append(D.field(F.T_SBOM_SHA256, params.sbom_sha256))
     return f
 
 

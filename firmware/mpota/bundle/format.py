@@ -54,6 +54,13 @@ T_CHUNK_SIZE = const(0x0D)
 T_TABLE_SHA256 = const(0x0E)
 T_WINDOW_BITS = const(0x0F)
 T_ISSUED = const(0x81)  # optional: older agents skip it
+# Build provenance (optional too: an agent before them skips all five).
+T_SOURCE_REV = const(0x82)
+T_BUILD_ID = const(0x83)
+T_BUILDER = const(0x84)
+T_BUILD_TIME = const(0x85)
+T_SBOM_SHA256 = const(0x86)
+MAX_PROVENANCE = const(64)  # bytes of each provenance text
 
 # Root field tags, in the order they must appear.
 T_ROOT_VERSION = const(0x21)
@@ -145,6 +152,11 @@ _MANIFEST_SPEC = bytes((
     T_TABLE_SHA256, HASH_SIZE, HASH_SIZE, 1, 1,
     T_WINDOW_BITS, 1, 1, 0, 1,
     T_ISSUED, 8, 8, 0, 1,
+    T_SOURCE_REV, 1, MAX_PROVENANCE, 0, 1,
+    T_BUILD_ID, 1, MAX_PROVENANCE, 0, 1,
+    T_BUILDER, 1, MAX_PROVENANCE, 0, 1,
+    T_BUILD_TIME, 8, 8, 0, 1,
+    T_SBOM_SHA256, HASH_SIZE, HASH_SIZE, 0, 1,
 ))
 _ROOT_SPEC = bytes((
     T_ROOT_VERSION, 4, 4, 1, 1,
@@ -265,6 +277,12 @@ class Manifest:
         self.expires = None
         self.min_agent = 0
         self.issued = 0  # 0: not given (an older signer)
+        # Build provenance; empty, 0 and None: not given.
+        self.source_rev = ""
+        self.build_id = ""
+        self.builder = ""
+        self.build_time = 0
+        self.sbom_sha256 = None
         self.signers = ()
 
     def chunk_count(self):
@@ -295,6 +313,14 @@ def manifest(doc, signed):
             m.image_sha256 = bytes(doc[pos:pos + n])
         elif tag == T_TABLE_SHA256:
             m.table_sha256 = bytes(doc[pos:pos + n])
+        elif tag == T_SOURCE_REV:
+            m.source_rev = text(doc, pos, n, 0x21)
+        elif tag == T_BUILD_ID:
+            m.build_id = text(doc, pos, n, 0x21)
+        elif tag == T_BUILDER:
+            m.builder = text(doc, pos, n, 0x20)
+        elif tag == T_SBOM_SHA256:
+            m.sbom_sha256 = bytes(doc[pos:pos + n])
         else:
             v = uint(doc, pos, n)
             if tag == T_TARGET:
@@ -315,6 +341,8 @@ def manifest(doc, signed):
                 m.chunk_size = v
             elif tag == T_ISSUED:
                 m.issued = v
+            elif tag == T_BUILD_TIME:
+                m.build_time = v
             else:
                 # Checked here, where the field is known to be present: 0
                 # stands for "absent" in m.window_bits.
