@@ -162,8 +162,30 @@ void fe_mul(fe h, const fe f, const fe g) {
     carry_wide(h, t);
 }
 
+// As fe_mul with g = f, each cross product taken once and doubled: 15
+// multiplies instead of 25. Column k holds f_i f_j with i + j = k, and
+// 19 times those with i + j = k + 5.
 void fe_sq(fe h, const fe f) {
-    fe_mul(h, f, f);
+    uint64_t f2[5], f38[5];
+    u128 t[5];
+    for (int i = 0; i < 5; i++) {
+        f2[i] = 2 * f[i];
+        f38[i] = 38 * f[i];
+    }
+    t[0] = (u128)f[0] * f[0] + (u128)f38[1] * f[4] + (u128)f38[2] * f[3];
+    t[1] = (u128)f2[0] * f[1] + (u128)f38[2] * f[4] + (u128)(19 * f[3]) * f[3];
+    t[2] = (u128)f2[0] * f[2] + (u128)f[1] * f[1] + (u128)f38[3] * f[4];
+    t[3] = (u128)f2[0] * f[3] + (u128)f2[1] * f[2] + (u128)(19 * f[4]) * f[4];
+    t[4] = (u128)f2[0] * f[4] + (u128)f2[1] * f[3] + (u128)f[2] * f[2];
+    carry_wide(h, t);
+}
+
+void fe_mul_small(fe h, const fe f, uint32_t n) {
+    u128 t[5];
+    for (int i = 0; i < 5; i++) {
+        t[i] = (u128)f[i] * n;
+    }
+    carry_wide(h, t);
 }
 
 #else
@@ -361,6 +383,14 @@ void fe_sq(fe h, const fe f) {
             acc += (int64_t)a * b;
         }
         t[k] = acc;
+    }
+    carry_wide(h, t);
+}
+
+void fe_mul_small(fe h, const fe f, uint32_t n) {
+    int64_t t[10];
+    for (int i = 0; i < 10; i++) {
+        t[i] = (int64_t)f[i] * n;
     }
     carry_wide(h, t);
 }

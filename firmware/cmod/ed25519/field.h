@@ -36,6 +36,7 @@ void fe_sub(fe h, const fe f, const fe g);
 void fe_neg(fe h, const fe f);
 void fe_mul(fe h, const fe f, const fe g);
 void fe_sq(fe h, const fe f);
+void fe_mul_small(fe h, const fe f, uint32_t n);  // n < 2^20
 void fe_invert(fe h, const fe z);       // z^(p-2)
 void fe_pow22523(fe h, const fe z);     // z^((p-5)/8), for square roots
 int fe_isnegative(const fe f);          // lowest bit of the canonical encoding

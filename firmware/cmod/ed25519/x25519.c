@@ -8,9 +8,8 @@
 #include "x25519.h"
 #include "field.h"
 
-// (A - 2) / 4 for A = 486662, the curve's Montgomery coefficient. It fits
-// the lowest limb of either layout, so it is already carried.
-static const fe A24 = {121665};
+// (A - 2) / 4 for A = 486662, the curve's Montgomery coefficient.
+#define A24 121665
 
 // The ladder's state: a named struct so that it can be wiped in one go.
 typedef struct {
@@ -66,7 +65,7 @@ static void ladder_step(ladder_t *s) {
     fe_sq(s->z3, s->z3);
     fe_mul(s->z3, s->z3, s->x1);
     fe_mul(s->x2, s->aa, s->bb);
-    fe_mul(s->z2, s->e, A24);
+    fe_mul_small(s->z2, s->e, A24);
     fe_add(s->z2, s->z2, s->aa);
     fe_mul(s->z2, s->z2, s->e);
 }
