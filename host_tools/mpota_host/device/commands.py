@@ -124,7 +124,10 @@ def arguments(p):
                                    "mpy-cross writes the .mpy version the board loads (else .py), the "
                                    "native ed25519.mpy for its architecture if its firmware lacks the "
                                    "C module, a boot.py that runs the agent's boot step and a main.py that "
-                                   "runs the chosen app's main.py (each only where the board has none).")
+                                   "runs the chosen app's main.py (each only where the board has none). "
+                                   "On CircuitPython: .py sources and the shipped code.py and boot.py "
+                                   "(firmware/circuitpython), through --drive while the computer has "
+                                   "CIRCUITPY (docs/CIRCUITPYTHON.md).")
     common(c)
     drive(c)
     c.add_argument("--mpy-cross", metavar="PATH", help="mpy-cross to compile with (default: build/mpy-cross, then PATH)")
@@ -173,7 +176,9 @@ def arguments(p):
     c = sub.add_parser("push", help="install a bundle over the serial line",
                        description="Stream BUNDLE_DIR's manifest, table and chunks to the board, which "
                                    "checks every byte as over the air. Resumes after a cable pull: "
-                                   "chunks already verified in the slot are not sent again.")
+                                   "chunks already verified in the slot are not sent again. With --drive "
+                                   "(a CircuitPython board whose code may not write CIRCUITPY yet) the "
+                                   "agent's own code checks and installs it here, in the drive.")
     common(c)
     drive(c)
     c.add_argument("bundle", metavar="BUNDLE_DIR")
