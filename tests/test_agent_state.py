@@ -4,6 +4,7 @@ wins, so a cut at any flash operation of any save leaves the old state or
 the new one, never neither and never a mix."""
 
 from agent import kit
+from mpota.state import fields, record
 
 _SWEEP = """
 from mpota.flash.nor import PowerCut
@@ -83,15 +84,16 @@ def _sweep(unix_target, tmp_path, sector, page, write):
 
 def test_power_cut_at_every_state_write_keeps_old_or_new_state(unix_target, tmp_path):
     r = _sweep(unix_target, tmp_path, 4096, 256, 1)
-    # Each save is one erase and two page programs (340 bytes).
-    assert r["ops"] == 4 * 3
+    # Each save is one erase and three page programs (a 628-byte record).
+    assert record.HEADER + fields.SIZE + 4 == 628
+    assert r["ops"] == 4 * 4
     assert r["cases"] == 2 * r["ops"]
     assert r["bad"] == []
 
 
 def test_power_cut_at_every_state_write_on_large_sectors_and_wide_writes(unix_target, tmp_path):
     r = _sweep(unix_target, tmp_path, 65536, 256, 16)
-    assert r["ops"] == 4 * 3
+    assert r["ops"] == 4 * 4
     assert r["bad"] == []
 
 

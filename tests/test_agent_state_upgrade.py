@@ -37,3 +37,21 @@ def test_halted_plans_ring_keeps_the_last_eight(tmp_path):
     st.encode(buf)
     again = fields.State().decode(buf)
     assert again.is_halted(bytes([9]) * 32) and not again.is_halted(bytes([0]) * 32)
+
+
+def test_state_record_from_before_provenance_loads_with_none(tmp_path):
+    # A 420-byte record (staged rollouts, no provenance): the fields it
+    # has survive, the provenance is empty until the next image brings it.
+    store = StateStore((FileArea(str(tmp_path / "s0")), FileArea(str(tmp_path / "s1"))))
+    st = fields.State()
+    st.time_floor, st.report_seq = 77, 5
+    st.active_rev = fields.rev_bytes("must-not-survive")
+    st.encode(store.store.payload)
+    store.store.save(fields.SIZE_V2)
+    got = store.load()
+    assert (got.time_floor, got.report_seq) == (77, 5)
+    assert fields.rev_text(got.active_rev) == "" and not any(got.active_sbom)
+    got.active_rev, got.trial_sbom = fields.rev_bytes("a" * 64), bytes(range(32))
+    store.save(got)
+    again = store.load()
+    assert fields.rev_text(again.active_rev) == "a" * 64 and again.trial_sbom == bytes(range(32))

@@ -140,3 +140,28 @@ for name in ("good", "bad"):
 """.replace("{d!r}", repr(str(tmp_path))))
     assert r["good"] == ["abc+dirty", "ci 1", 9, ""]
     assert r["bad"] == "malformed"
+
+
+def test_the_device_status_names_the_build_of_what_runs(tmp_path):
+    # Provisioned without provenance, updated to an image with it: the
+    # trial shows its build, and the active image does once confirmed;
+    # an image without provenance shows none (nothing is carried over).
+    root = kit.root(tmp_path)
+    v1 = kit.app_bundle(tmp_path, "v1", 1, device_class="sim")
+    v2 = kit.app_bundle(tmp_path, "v2", 2, device_class="sim", source_rev="cafe1234",
+                        sbom_sha256=bytes(range(32)))
+    dev = tmp_path / "dev"
+
+    def sim(*args):
+        proc = kit.sim(dev, *args)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return proc.stdout
+
+    sim("provision", "--root", root, "--bundle", v1, "--device-class", "sim", "--backoff-ms", "0")
+    assert "built from" not in sim("status")
+    sim("install", "--source", v2)
+    sbom = bytes(range(32)).hex()
+    assert "trial built from: source cafe1234 sbom " + sbom in sim("status")
+    sim("reboot")
+    sim("confirm")
+    assert "active built from: source cafe1234 sbom " + sbom in sim("status")

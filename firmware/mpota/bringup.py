@@ -24,6 +24,11 @@ def _hex(b):
     return binascii.hexlify(bytes(b)).decode()
 
 
+def _hex_or_none(b):
+    # All zeros: no such field was signed.
+    return _hex(b) if any(b) else None
+
+
 def _say(line):
     sys.stdout.write(line + "\n")
 
@@ -161,14 +166,16 @@ def push(heap=None, source=None):
 
 def status():
     from . import __version__
-    from .state.fields import NONE
+    from .state.fields import NONE, rev_text
 
     dev = _device()
     st = dev.load()
     out = {"agent": __version__, "device_class": dev.cfg.get("device_class"),
            "bank": dev.cfg.get("bank", "flash"), "max_attempts": dev.max_attempts,
            "active": {"slot": st.active, "version": st.active_version,
-                      "size": st.active_size, "sha256": _hex(st.active_sha)},
+                      "size": st.active_size, "sha256": _hex(st.active_sha),
+                      "source_rev": rev_text(st.active_rev) or None,
+                      "sbom_sha256": _hex_or_none(st.active_sbom)},
            "trial": None, "min_security_counter": st.min_counter,
            "last_sequence": st.last_sequence, "root_version": st.root_version,
            "download": None}
@@ -176,7 +183,9 @@ def status():
         out["trial"] = {"slot": st.trial, "version": st.trial_version,
                         "size": st.trial_size, "sha256": _hex(st.trial_sha),
                         "attempts": st.attempts, "security_counter": st.trial_counter,
-                        "sequence": st.trial_sequence}
+                        "sequence": st.trial_sequence,
+                        "source_rev": rev_text(st.trial_rev) or None,
+                        "sbom_sha256": _hex_or_none(st.trial_sbom)}
     if st.p_slot != NONE:
         out["download"] = {"slot": st.p_slot, "image_sha256": _hex(st.p_sha),
                            "units": st.p_units, "table": st.p_table,

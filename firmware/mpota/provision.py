@@ -12,7 +12,7 @@ hold exactly the image the verified manifest describes.
 from .bundle.error import BundleError
 from .bundle.table import Expect
 from .state import log as L
-from .state.fields import State
+from .state.fields import State, rev_bytes
 from .trial import keep
 from .update import offer
 from .update.install import Install, Report
@@ -36,6 +36,7 @@ def provision(dev, root_doc, src, progress=None):
         return _adopt(dev, st, src)
     rep = Install(dev, src, progress, slot=0).run()
     st = dev.load()
+    st.active_rev, st.active_sbom = st.trial_rev, st.trial_sbom
     _confirmed(dev, st, st.trial, st.trial_version, st.trial_size, st.trial_sha,
                st.trial_counter, st.trial_sequence)
     return rep
@@ -51,6 +52,7 @@ def _adopt(dev, st, src):
         run = 0
     else:
         _check_running(dev, st, m, dev.bank.regions[run])
+    st.active_rev, st.active_sbom = rev_bytes(m.source_rev), m.sbom_sha256 or bytes(32)
     _confirmed(dev, st, run, m.version, m.image_size, m.image_sha256, m.security_counter,
                m.sequence)
     rep = Report()

@@ -353,11 +353,13 @@ def status(base, args):
     st = dev.load()
     print("active: slot {} version {} size {} sha256 {}".format(
         st.active, st.active_version, st.active_size, _hex(st.active_sha)))
+    _provenance("active", st.active_rev, st.active_sbom)
     if st.trial == NONE:
         print("trial: none")
     else:
         print("trial: slot {} version {} attempts {}/{}".format(
             st.trial, st.trial_version, st.attempts, dev.max_attempts))
+        _provenance("trial", st.trial_rev, st.trial_sbom)
     print("min security counter: {}".format(st.min_counter))
     print("last sequence: {}".format(st.last_sequence))
     print("root version: {}".format(st.root_version))
@@ -371,6 +373,15 @@ def status(base, args):
     else:
         print("download: slot {} units {} table {} fetched {} copied {} image {}".format(
             st.p_slot, st.p_units, st.p_table, st.p_fetched, st.p_copied, _hex(st.p_sha)))
+
+
+def _provenance(which, rev, sbom):
+    # Only what the image's manifest signed: nothing for an image without.
+    from .state.fields import rev_text
+
+    if any(rev) or any(sbom):
+        print("{} built from: source {} sbom {}".format(
+            which, rev_text(rev) or "-", _hex(sbom) if any(sbom) else "-"))
 
 
 def _when(t):

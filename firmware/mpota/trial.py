@@ -135,6 +135,8 @@ def confirm(dev):
     run = dev.bank.running()
     if run is not None and run != st.trial:
         return False
+    # Written by keep()'s one state write, with the rest of the image's facts.
+    st.active_rev, st.active_sbom = st.trial_rev, st.trial_sbom
     keep(dev, st, st.trial, st.trial_version, st.trial_size, st.trial_sha, st.trial_counter,
          st.trial_sequence, L.CONFIRM)
     return True

@@ -139,11 +139,15 @@ class PushReport:
 
 @dataclass(frozen=True)
 class Image:
-    """The image a slot holds; sha256 in hex."""
+    """The image a slot holds; sha256 in hex. source_rev and sbom_sha256:
+    the build provenance its manifest signed (None: none, or an agent
+    from before provenance)."""
     slot: int
     version: int
     size: int
     sha256: str
+    source_rev: Optional[str] = None
+    sbom_sha256: Optional[str] = None
 
 
 @dataclass(frozen=True)

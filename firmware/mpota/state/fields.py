@@ -23,6 +23,9 @@ Big-endian; offsets are into the record's payload:
        of the SHA-256 of each of the last HALTED halted plans
   408  reports: u32 events ever logged, u32 events the fleet acknowledged,
        u32 last report sequence number
+  420  (added with build provenance; a shorter record loads with these
+       empty) active image: 64 bytes source revision (ASCII, zero-padded),
+       32 bytes SBOM SHA-256 (zero: none); trial image: the same
 """
 
 import struct
@@ -46,8 +49,13 @@ HALTED = const(8)
 _ROLLOUT = SIZE_V1
 _HALTED = SIZE_V1 + 16
 _REPORTS = _HALTED + 4 + HALTED * 8
-SIZE = _REPORTS + 12
+# The record of agents before build provenance ended here.
+SIZE_V2 = _REPORTS + 12
+_PROVENANCE = SIZE_V2
+REV_SIZE = const(64)
+SIZE = _PROVENANCE + 2 * (REV_SIZE + 32)
 _ZERO32 = b"\0" * 32
+_NO_REV = b"\0" * REV_SIZE
 
 
 class State:
@@ -67,6 +75,12 @@ class State:
         self.trial_counter = 0
         self.trial_sequence = 0
         self.trial_sha = _ZERO32
+        # Build provenance (format T_SOURCE_REV, T_SBOM_SHA256), kept so
+        # that the status names what runs; zeros: not signed.
+        self.active_rev = _NO_REV
+        self.active_sbom = _ZERO32
+        self.trial_rev = _NO_REV
+        self.trial_sbom = _ZERO32
         self.bad_sha = b"\0" * 8
         self.clear_progress()
         self.log_next = 0
@@ -150,6 +164,8 @@ class State:
         p(">BBH", b, _HALTED, self.halted_next, self.halted_used, 0)
         b[_HALTED + 4:_REPORTS] = self.halted
         p(">III", b, _REPORTS, self.events_total, self.events_acked, self.report_seq)
+        p(">64s32s64s32s", b, _PROVENANCE, self.active_rev, self.active_sbom, self.trial_rev,
+          self.trial_sbom)
         return SIZE
 
     def decode(self, b, n=SIZE):
@@ -167,7 +183,7 @@ class State:
         self.log_next %= log.ENTRIES
         self.log_used = min(self.log_used, log.ENTRIES)
         self.entries[:] = b[_ENTRIES:SIZE_V1]
-        if n >= SIZE:
+        if n >= SIZE_V2:
             (self.time_floor, self.control_time, self.control_version,
              self.revoked_version) = u(">IIII", b, _ROLLOUT)
             self.halted_next, self.halted_used, _ = u(">BBH", b, _HALTED)
@@ -177,4 +193,21 @@ class State:
             self.events_total, self.events_acked, self.report_seq = u(">III", b, _REPORTS)
         else:
             self.events_total = self.events_acked = self.log_used
+        if n >= SIZE:
+            (self.active_rev, self.active_sbom, self.trial_rev,
+             self.trial_sbom) = u(">64s32s64s32s", b, _PROVENANCE)
         return self
+
+
+def rev_bytes(text):
+    """A manifest's source revision as the record keeps it."""
+    b = text.encode()
+    return b + bytes(REV_SIZE - len(b))
+
+
+def rev_text(b):
+    """The source revision kept in the record ("" if none)."""
+    n = 0
+    while n < len(b) and b[n]:
+        n += 1
+    return bytes(b[:n]).decode()

@@ -32,7 +32,7 @@ from ..errors import AgentError
 from ..sha256 import sha256
 from ..source import SourceError
 from ..state import log as L
-from ..state.fields import NONE
+from ..state.fields import NONE, rev_bytes
 from . import offer
 from .transfer import Transfer
 
@@ -153,6 +153,8 @@ class Install:
         st.flags = 0
         st.trial_version, st.trial_size, st.trial_sha = m.version, m.image_size, m.image_sha256
         st.trial_counter, st.trial_sequence = m.security_counter, m.sequence
+        st.trial_rev = rev_bytes(m.source_rev)
+        st.trial_sbom = m.sbom_sha256 or bytes(32)
         st.clear_progress()
         dev.log(st, L.INSTALLED, value=m.version)
         dev.save(st)

@@ -57,14 +57,23 @@ def cmd_push(args):
     show(args, rep.raw, text)
 
 
+def _built(which, image):
+    if not (image.source_rev or image.sbom_sha256):
+        return []
+    return ["{} built from: source {}, sbom {}".format(
+        which, image.source_rev or "-", image.sbom_sha256[:16] if image.sbom_sha256 else "-")]
+
+
 def _status_text(st):
     a, t, d = st.active, st.trial, st.download
     lines = ["agent {}, device class {}, bank {}".format(st.agent, st.device_class, st.bank),
              "active: slot {} version {} ({} bytes, sha256 {})".format(
                  a.slot, a.version, a.size, a.sha256[:16]) if a.version or a.size
              else "active: no image yet (the first push installs one)"]
+    lines += _built("active", a)
     lines.append("trial: slot {} version {}, attempt {} of {}".format(
         t.slot, t.version, t.attempts, st.max_attempts) if t else "trial: none")
+    lines += _built("trial", t) if t else []
     lines.append("min security counter: {}".format(st.min_security_counter))
     lines.append("last sequence: {}".format(st.last_sequence))
     lines.append("root version: {}".format(st.root_version))
