@@ -3,6 +3,7 @@
 OpenSC's pkcs11-tool): `mpota control -k pkcs11:...` and the fleet
 service's load_signer() sign control documents that verify."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -62,3 +63,23 @@ def test_control_key_held_in_a_token_pauses_a_rollout(tmp_path, hsm):
     assert written.version == 2 and written.entries[0][1] == 2
     report = w.verify_json()
     assert report["root_version"] == 2 and report["plans"][0]["state"] == "pause"
+
+
+def test_ledger_record_of_a_token_held_key_is_signed_in_the_token(tmp_path, hsm):
+    # The release ledger signs each record with the action's own key: a
+    # key that never leaves the token signs its record there too.
+    w = World(tmp_path / "w")
+    ok(f.cli("pubkey", "-k", URI, "--pin-env", "HSM_PIN", "-o", tmp_path / "hsm.pub", env=hsm))
+    ok(w.mpota("root", "rotate", w.root, "-o", tmp_path / "root2", "-k", w.key("root"),
+               "--control-key", tmp_path / "hsm.pub", "--control-threshold", 1))
+    b = w.bundle()
+    ok(w.mpota("publish", w.repo, "--root", w.root, "--root", tmp_path / "root2", "--bundle", b,
+               "--plan", w.plan(b)))
+    ledger = tmp_path / "ledger"
+    ok(f.cli("control", "run", "fw-2", "--repo", w.repo, "-k", URI, "--pin-env", "HSM_PIN",
+             "--ledger", ledger, env=hsm))
+    ok(w.mpota("audit", ledger, "--trust", tmp_path / "hsm.pub"))
+    (rec,) = json.loads(ok(w.mpota("audit", ledger, "--json")).stdout)["records"]
+    assert rec["action"] == "control-run"
+    # Another key: the record is not accepted as the token's.
+    assert w.mpota("audit", ledger, "--trust", w.pub("ctl")).returncode == 1
