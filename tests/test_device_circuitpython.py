@@ -139,6 +139,10 @@ def test_writable_board_is_brought_up_through_its_repl(writable, tmp_path):
     info = ok_json(writable, "install")
     assert (info["route"], info["kind"], info["ed25519"]) == ("repl", ".py", "python")
     assert (info["code_py"], info["boot_py"]) == ("written", "present")
+    # Its stdin carries text only: the files came, and bundles come, as
+    # base64 frames (~~o, ~~r), so no byte of them is a Ctrl-C.
+    with Link(writable.port) as link:
+        assert link.exec("from mpota.source.serial import stdio\nprint(stdio().text)") == ["True"]
     ok_json(writable, "provision", "--root", kit.root(tmp_path), "--device-class", kit.DEVICE_CLASS)
     rep = ok_json(writable, "push", kit.app(tmp_path, "v1", 1, 9000))
     assert (rep["route"], rep["outcome"], rep["version"]) == ("repl", "installed", 1)

@@ -136,7 +136,7 @@ def push(heap=None, source=None):
     host runs this in a CircuitPython drive with a LocalSource). heap: a
     function the host gives for its report, () -> bytes in use after a
     collection; it is called before the install and after every chunk."""
-    from .source.serial import SerialSource, binary
+    from .source.serial import binary, stdio
     from .update.install import Install
 
     dev = _device()
@@ -153,7 +153,7 @@ def push(heap=None, source=None):
     sample()
     try:
         if source is None:
-            source = SerialSource(sys.stdin.buffer, sys.stdout)
+            source = stdio()
         rep = Install(dev, source, tell).run()
     finally:
         binary(False)

@@ -15,7 +15,8 @@
 #
 # With RAWREPL_CIRCUITPY=1 (build/unix-cpy and the stand-ins of
 # tests/circuitpython/lib on the path) it plays a CircuitPython board
-# instead: sys.implementation.name is "circuitpython"; a start writes
+# instead: sys.implementation.name is "circuitpython", sys.stdin has no
+# .buffer (text only, as there); a start writes
 # boot_out.txt, runs boot.py (where storage.remount may be called), then
 # code.py, then the REPL; without the remount, writes from code fail with
 # OSError(30) (storage._enforce). microcontroller.reset() ends the process
@@ -167,8 +168,17 @@ class _Impl:
     _mpy = sys.implementation._mpy
 
 
+class _TextStdin:
+    """CircuitPython's sys.stdin: text only, no .buffer (its build leaves
+    out MICROPY_PY_SYS_STDIO_BUFFER)."""
+
+    def read(self, n=-1):
+        return _real_sys.stdin.read(n)
+
+
 class _Sys:
     implementation = _Impl()
+    stdin = _TextStdin()
 
     def __getattr__(self, name):
         return getattr(_real_sys, name)

@@ -17,6 +17,13 @@ each request with one binary frame on stdin:
                  8   L  payload
                  8+L 4  CRC-32 of bytes 0 .. 8+L, u32 little-endian
 
+A board whose stdin carries text only (CircuitPython: no sys.stdin.buffer,
+and no micropython.kbd_intr, so a 0x03 byte would be Ctrl-C) asks with
+~~o and ~~r instead, and the host sends each frame as three base64 texts:
+the 8-byte head, the payload, the 4-byte tail, each encoded on its own
+(the board knows each part's length before it reads it). The frame inside
+is the same.
+
 The host is not trusted: the agent checks every byte it gets against the
 signed manifest and chunk table, as with any source. The frame checks only
 tell a frame from noise. A frame that does not check out means the line no
@@ -67,12 +74,46 @@ class _Reader:
         pass
 
 
+class _Base64In:
+    """The frames' bytes from a line that carries text: each readinto()
+    reads one part of a frame in base64 and decodes it."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def readinto(self, buf):
+        import binascii
+
+        n = len(buf)
+        try:
+            data = binascii.a2b_base64(self.stream.read((n + 2) // 3 * 4))
+        except ValueError:
+            raise LineLost()
+        if len(data) == n:
+            buf[:] = data
+        return len(data)
+
+
+def stdio():
+    """A SerialSource on the board's own stdin and stdout: binary frames
+    through sys.stdin.buffer where there is one, else base64 frames
+    through sys.stdin (CircuitPython)."""
+    import sys
+
+    inp = getattr(sys.stdin, "buffer", None)
+    if inp is None:
+        return SerialSource(_Base64In(sys.stdin), sys.stdout, text=True)
+    return SerialSource(inp, sys.stdout)
+
+
 class SerialSource:
-    def __init__(self, inp, out):
+    def __init__(self, inp, out, text=False):
         """inp: the line from the host (sys.stdin.buffer), out: to it
-        (sys.stdout)."""
+        (sys.stdout); text: inp decodes base64 frames (_Base64In), and
+        requests say so (~~o, ~~r)."""
         self.inp = inp
         self.out = out
+        self.text = text
         self.head = bytearray(_HEAD)
         self.tail = bytearray(_TAIL)
         self.seq = 0
@@ -83,7 +124,7 @@ class SerialSource:
         # after each file operation it serves.
         binary(True)
         self.seq = self.seq % 255 + 1
-        self.out.write("~~{} {} {}\n".format(kind, self.seq, what))
+        self.out.write("~~{} {} {}\n".format(kind.lower() if self.text else kind, self.seq, what))
 
     def frame(self, buf):
         """Read the answer to the last request, its payload into buf;
@@ -134,9 +175,7 @@ def receive(names, dest, size=1024):
     """Copy files from the host into dest/<name>, each through the same
     requests as a bundle file (mpota device install). Their directories
     must exist. Return the bytes written."""
-    import sys
-
-    src = SerialSource(sys.stdin.buffer, sys.stdout)
+    src = stdio()
     buf = bytearray(size)
     total = 0
     try:

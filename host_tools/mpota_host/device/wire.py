@@ -81,6 +81,13 @@ class FileServer:
         return OK
 
 
+def as_text(whole):
+    """A frame for a board whose line carries text only (it asked with ~~o
+    or ~~r): head, payload and tail, each in base64 on its own."""
+    end = len(whole) - 4
+    return b"".join(binascii.b2a_base64(part, newline=False) for part in (whole[:8], whole[8:end], whole[end:]))
+
+
 class Answer:
     """How a call into mpota.bringup ended: result (the ~~D object) or
     failure (kind, reason from ~~E); other printed lines; a traceback."""
@@ -106,11 +113,12 @@ def converse(link, code, server=None, progress=None, timeout=60.0):
             ans.lines.append(line)
             continue
         kind, _, rest = line[len(PREFIX):].partition(" ")
-        if kind in ("O", "R"):
+        if kind in ("O", "R", "o", "r"):
             seq, _, args = rest.partition(" ")
             if server is None or not seq.isdigit():
                 raise BoardError("the board asked for a file unexpectedly", "protocol")
-            link.write(server.answer(kind, int(seq) & 0xFF, args))
+            answer = server.answer(kind.upper(), int(seq) & 0xFF, args)
+            link.write(answer if kind.isupper() else as_text(answer))
         elif kind == "P":
             done, total, how = (rest.split(" ") + ["", "", ""])[:3]
             if progress and done.isdigit() and total.isdigit():
