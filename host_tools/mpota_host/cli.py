@@ -334,8 +334,9 @@ def _parser():
     c.set_defaults(run=serve.run)
 
     c = sub.add_parser("device", help="bring up a board over USB serial: install, provision, push, ...",
-                       description="Put the agent on a MicroPython board, provision it and update it "
-                                   "over its USB serial port; read its state and audit log (docs/BRINGUP.md).")
+                       description="Put the agent on a MicroPython or CircuitPython board, provision it "
+                                   "and update it over its USB serial port; read its state and audit log "
+                                   "(docs/BRINGUP.md; CircuitPython: docs/CIRCUITPYTHON.md).")
     device.arguments(c)
 
     fleet.arguments(sub)
