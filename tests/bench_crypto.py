@@ -1,17 +1,24 @@
 # SPDX-License-Identifier: MIT
-"""Speed and size of the Ed25519 verifier, measured against libsodium in the
-same run. `make bench-crypto` runs this; it is a benchmark, not a test.
+"""Speed and size of the Ed25519 verifier and of X25519, measured against
+libsodium in the same run. `make bench-crypto` runs this; it is a benchmark,
+not a test.
 
 Prints microseconds per verification for the C module on the unix port,
 libsodium (PyNaCl) on the same machine and their ratio, the native module,
 the pure-Python fallback; instructions per verification on the emulated
 Cortex-M3 (and Cortex-M0 when built), counted exactly with qemu's
-`-icount shift=0`; and the code size of the armv6m native module.
+`-icount shift=0`; and the code size of the armv6m native module. For
+X25519: microseconds per call on the unix port and in the x64 native module
+against libsodium's crypto_scalarmult, instructions per call for the armv7m
+and armv6m native modules on the emulated Cortex-M3 and Cortex-M0, and the
+code of x25519.o per architecture.
 """
 
 import argparse
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -30,6 +37,12 @@ CIRCUITPYTHON_LIB = targets.BUILD / "circuitpython-lib"
 MAX_RATIO_TO_LIBSODIUM = 2.0
 MAX_M3_INSTRUCTIONS = 3_000_000
 MAX_ARMV6M_TEXT = 10 * 1024
+# From issue 15.
+MAX_X25519_RATIO_TO_LIBSODIUM = 2.0
+
+# RFC 7748's first vector.
+X25519_SCALAR = bytes.fromhex("a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4")
+X25519_U = bytes.fromhex("e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c")
 
 
 def signed_sample():
@@ -115,6 +128,101 @@ def instructions_per_verify(board, count):
     return us * 1000
 
 
+def x25519_loop(module, count):
+    """MicroPython source timing `count` calls of module.x25519, as
+    timing_loop does for verify."""
+    return """
+x25519 = __import__({module!r}).x25519
+import time
+k = {k!r}
+u = {u!r}
+n = {n}
+t0 = time.ticks_us()
+for _ in range(n):
+    pass
+empty = time.ticks_diff(time.ticks_us(), t0)
+t0 = time.ticks_us()
+for _ in range(n):
+    x25519(k, u)
+spent = time.ticks_diff(time.ticks_us(), t0) - empty
+print(spent / n)
+""".format(module=module, k=X25519_SCALAR, u=X25519_U, n=count)
+
+
+def libsodium_x25519_us(count):
+    best = None
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for _ in range(count):
+            nacl.bindings.crypto_scalarmult(X25519_SCALAR, X25519_U)
+        us = (time.perf_counter() - t0) / count * 1e6
+        best = us if best is None else min(best, us)
+    return best
+
+
+def x25519_instructions(board, arch, count):
+    """Instructions per call of the arch's native module on the board (its
+    firmware's own module may predate x25519)."""
+    mpy = NATMOD / arch / "ed25519.mpy"
+    if not mpy.is_file():
+        return None
+    mount = Path(tempfile.mkdtemp(prefix="mpota-bench-"))
+    try:
+        shutil.copy(mpy, mount / "ed25519_native.mpy")
+        with board:
+            us = best_of(board, x25519_loop("ed25519_native", count), runs=1, path=[mount])
+    finally:
+        shutil.rmtree(mount, ignore_errors=True)
+    return us * 1000
+
+
+def object_size(arch, name):
+    """(.text, .rodata) bytes of one object of the arch's native module."""
+    obj = next((NATMOD / arch).rglob(name), None)
+    if obj is None:
+        return None, None
+    tool = "size" if arch == "x64" else "arm-none-eabi-size"
+    out = subprocess.run([tool, "-A", str(obj)], capture_output=True, text=True, check=True).stdout
+    text = rodata = 0
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) >= 2 and fields[1].isdigit():
+            if fields[0].startswith(".text"):
+                text += int(fields[1])
+            elif fields[0].startswith(".rodata"):
+                rodata += int(fields[1])
+    return text, rodata
+
+
+def x25519_rows(n):
+    print("X25519, one run, {} calls per loop:".format(n))
+    sodium = libsodium_x25519_us(n)
+    c_unix = best_of(targets.unix(), x25519_loop("ed25519", n))
+    row("libsodium crypto_scalarmult (PyNaCl)", "{:.1f}".format(sodium), "us")
+    row("C module, unix port (x86-64)", "{:.1f}".format(c_unix), "us",
+        "ratio {:.2f} to libsodium (target <= {})".format(c_unix / sodium, MAX_X25519_RATIO_TO_LIBSODIUM))
+    natmod_dir = NATMOD / "x64"
+    if (natmod_dir / "ed25519.mpy").is_file():
+        nat = best_of(targets.unix_stock(), x25519_loop("ed25519", n), path=[str(natmod_dir)])
+        row("native module x64, stock unix port", "{:.1f}".format(nat), "us",
+            "ratio {:.2f} to libsodium".format(nat / sodium))
+    for arch, board, label, count in (
+        ("armv7m", targets.qemu_m3, "Cortex-M3 (qemu mps2-an385)", max(20, n // 50)),
+        ("armv6m", targets.qemu_m0, "Cortex-M0 (qemu microbit)", max(5, n // 200)),
+    ):
+        insn = x25519_instructions(board(icount=targets.ICOUNT_EXACT), arch, count)
+        if insn is None:
+            row("{} native module".format(arch), "not built", "", "(make natmod ARCH={})".format(arch))
+        else:
+            row("{} native module, {}".format(arch, label), "{:.2f}".format(insn / 1e6), "M insn")
+    for arch in ("x64", "armv6m", "armv7m", "armv7emsp"):
+        text, rodata = object_size(arch, "x25519.o")
+        if text is None:
+            row("x25519.o, {}".format(arch), "not built", "", "(make natmod ARCH={})".format(arch))
+        else:
+            row("x25519.o .text, {}".format(arch), str(text), "bytes", "+ {} bytes .rodata".format(rodata))
+
+
 def row(label, value, unit, note=""):
     print("  {:<44} {:>12} {:<8} {}".format(label, value, unit, note))
 
@@ -165,6 +273,8 @@ def main():
     else:
         row("armv6m native module .text", str(text), "bytes",
             "+ {} bytes .rodata (target .text <= {})".format(rodata, MAX_ARMV6M_TEXT))
+    print()
+    x25519_rows(n)
     return 0
 
 
