@@ -176,6 +176,18 @@ def test_folder_that_is_not_a_circuitpy_drive_gets_nothing(board, tmp_path):
     assert sorted(p.name for p in other.iterdir()) == ["boot_out.txt"]
 
 
+def test_board_without_sha512_is_refused_before_anything_is_copied(tmp_path, cpy):
+    # The stand-ins alone: no adafruit_hashlib (and no hashlib) on its path.
+    home = tmp_path / "CIRCUITPY"
+    with UnixPtyBoard(home, cpy.binary, circuitpython=True, cpy_path=targets.CPY_PATH[:1]) as b:
+        msg = one_line(device(b, "install", "--drive", home))
+    assert msg.startswith("wrong board for the agent: ") and msg.endswith(
+        "has no SHA-512 for the signature check (hashlib.sha512 or adafruit_hashlib): copy "
+        "adafruit_hashlib from the CircuitPython library bundle into its lib/ first")
+    assert sorted(p.name for p in home.iterdir()) == ["boot_out.txt", "lib"]
+    assert not any((home / "lib").iterdir())
+
+
 @pytest.mark.parametrize("name, readonly, drive, result", [
     ("micropython", None, None, "repl"),
     ("micropython", None, "/media/CIRCUITPY", "--drive is for CircuitPython boards; this one runs micropython"),

@@ -41,10 +41,12 @@ def _end_with_parent():
 
 
 class UnixPtyBoard:
-    def __init__(self, home, binary=targets.UNIX_STOCK_BINARY, circuitpython=False):
+    def __init__(self, home, binary=targets.UNIX_STOCK_BINARY, circuitpython=False,
+                 cpy_path=targets.CPY_PATH):
         self.home = Path(home)
         self.binary = Path(binary)
         self.circuitpython = circuitpython
+        self.cpy_path = cpy_path
         self.port = None
         self.resets = 0
         self.hard_resets = 0
@@ -72,7 +74,7 @@ class UnixPtyBoard:
         env["MICROPYPATH"] = ":.frozen:" + str(self.home / "lib")
         if self.circuitpython:
             # The board's own modules (stand-ins) and the library bundle's.
-            env["MICROPYPATH"] += "".join(":" + str(p) for p in targets.CPY_PATH)
+            env["MICROPYPATH"] += "".join(":" + str(p) for p in self.cpy_path)
             env.update(RAWREPL_CIRCUITPY="1", CPY_STANDIN_FLASH=str(self.home),
                        CPY_STANDIN_UID=str(self.home.stat().st_ino))
         argv = [str(self.binary), str(RAWREPL)] + (["raw"] if raw else [])

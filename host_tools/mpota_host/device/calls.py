@@ -39,7 +39,9 @@ def interpret(ans, not_done=None, who="the board"):
     """The result of a call into mpota.bringup (a wire.Answer), or the
     one-line error for how it failed (`who` ran it)."""
     if ans.error:
-        if "ImportError" in ans.error and "mpota" in ans.error:
+        # The agent itself missing (not a module it imports, such as
+        # adafruit_hashlib on CircuitPython: that one is named below).
+        if "ImportError" in ans.error and "module named 'mpota" in ans.error:
             raise BoardError("no mpota agent on the board: run mpota device install", "no-agent")
         raise BoardError("the board failed: {}".format(ans.error.strip().splitlines()[-1]), "board-error")
     if ans.failure:

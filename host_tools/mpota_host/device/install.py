@@ -62,6 +62,33 @@ def _dirs(lib, names):
     return out
 
 
+# Run on a CircuitPython board: whether it has a SHA-512 for the pure-Python
+# signature check (crypto/sha512_source.py takes hashlib's, else
+# adafruit_hashlib's).
+_SHA512 = """
+try:
+    import hashlib
+    _s = hasattr(hashlib, 'sha512')
+except ImportError:
+    _s = False
+if not _s:
+    try:
+        import adafruit_hashlib
+        _s = hasattr(adafruit_hashlib, 'sha512')
+    except ImportError:
+        pass
+print(_s)
+del _s
+"""
+
+
+def _check_sha512(link, board):
+    if link.exec(_SHA512)[-1] != "True":
+        raise CommandError("wrong board for the agent: {} has no SHA-512 for the signature check "
+                           "(hashlib.sha512 or adafruit_hashlib): copy adafruit_hashlib from the "
+                           "CircuitPython library bundle into its lib/ first".format(board.describe()))
+
+
 def _choose(args, board):
     """(mpy-cross or None, (natmod path, arch) or None, notes) for this board."""
     notes = []
@@ -127,6 +154,8 @@ def install(link, mpy_cross=None, natmod=None, sources=False, pure_python=False,
     how = runtime.route(board.name, board.readonly, drive)
     if board.frozen_agent:
         return {"installed": False, "frozen": board.agent}
+    if board.circuitpython and not board.c_module:
+        _check_sha512(link, board)
     folder = D.check(link, drive) if how == "drive" else None
     lib = board.lib() if folder is None else "/lib"
     mpy_cross, natmod, notes = _choose(args, board)
