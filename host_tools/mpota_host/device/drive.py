@@ -72,7 +72,6 @@ def install(drive, tmp, names):
     shutil.rmtree(lib / "mpota", ignore_errors=True)
     for name in names:
         write(drive, "lib/" + name, (Path(tmp) / name).read_bytes())
-    return "/lib"
 
 
 def start_file(drive, name, text):
@@ -106,6 +105,8 @@ def agent(drive, call, progress=None, prelude="", not_done=None):
         with subprocess.Popen([sys.executable, "-c", code], cwd=str(drive), stdin=subprocess.DEVNULL,
                               stdout=subprocess.PIPE, stderr=err, text=True) as proc:
             _read(proc, ans, progress)
+        # What the agent wrote must reach the drive before the board reads it.
+        os.sync()
         err.seek(0)
         ans.error = err.read() if proc.returncode else ""
     return interpret(ans, not_done, who="the agent (run here, on the drive)")
