@@ -344,10 +344,11 @@ def test_the_deepest_x25519_path_fits_in_1_5_kb_of_stack(tmp_path, cpu):
 # ---------------------------------------------------------------- sanitizers
 
 
-@pytest.mark.parametrize("layout", [[], ["-DED25519_FIELD_32"]], ids=["51-bit limbs", "26/25-bit limbs"])
+@pytest.mark.parametrize("layout", [[], ["-DED25519_FIELD_32"], ["-DED25519_FIELD_32", "-DED25519_MUL_HALVES"]],
+                         ids=["51-bit limbs", "26/25-bit limbs", "16-bit-half products"])
 def test_both_limb_layouts_give_libsodiums_outputs_under_asan_and_ubsan(tmp_path, layout):
-    # The unix port runs the 51-bit limbs; the boards, the 26/25-bit ones,
-    # here on 1,000 cases with every signed overflow and stray access fatal.
+    # The unix port runs the 51-bit limbs; the boards, the 26/25-bit ones
+    # (the Cortex-M0 with products from 16-bit halves), here on 1,000 cases with every signed overflow and stray access fatal.
     import subprocess
 
     module = cc.ROOT / "firmware" / "cmod" / "ed25519"

@@ -6,7 +6,8 @@ tests/ctgrind/x25519_ct.c runs x25519() with its inputs marked undefined
 for valgrind's memcheck (the method of ctgrind, and of libsodium's and
 Monocypher's constant-time checks): memcheck reports every conditional
 jump, conditional move and address computed from them. It is built from
-x25519.c and field.c in both limb layouts and at -O2 and -Os. Controls: a
+x25519.c and field.c in both limb layouts and at -O2 and -Os, and with
+the Cortex-M0's branch-free products. Controls: a
 copy of x25519.c with a branch on the secret bit, and one with a table
 indexed by it, must be reported.
 
@@ -29,6 +30,8 @@ BUILDS = {
     "51-bit limbs, -Os": ["-Os"],
     "26/25-bit limbs, -O2": ["-O2", "-DED25519_FIELD_32"],
     "26/25-bit limbs, -Os": ["-Os", "-DED25519_FIELD_32"],
+    # The products as the Cortex-M0 build makes them (field.c, mul_wide).
+    "26/25-bit limbs, 16-bit halves": ["-O2", "-DED25519_FIELD_32", "-DED25519_MUL_HALVES"],
 }
 # A few inputs are enough (memcheck follows definedness, not values); the
 # small-order u takes the inversion of zero.
@@ -92,3 +95,22 @@ def test_a_secret_dependent_branch_or_table_index_is_reported(tmp_path, broken, 
     outs, report, status = memcheck(build(tmp_path / "ct", ["-O2"], module))
     assert outs == [reference(k, u) for k, u in CASES]  # still right, but leaky
     assert status == 99 and reported in report, report[-4000:]
+
+
+def test_cortex_m0_build_calls_no_libgcc_helper(tmp_path):
+    # ARMv6-M has no 32x32->64 multiply; libgcc's __aeabi_lmul, which GCC
+    # would call instead, branches on a carry of the operands. field.c builds
+    # its products itself there: no helper may come back into the build.
+    cc = shutil.which("arm-none-eabi-gcc")
+    if cc is None:
+        pytest.fail("arm-none-eabi-gcc is missing: run make setup", pytrace=False)
+    calls = set()
+    for name in ("x25519.c", "field.c"):
+        obj = tmp_path / name.replace(".c", ".o")
+        subprocess.run([cc, "-std=gnu99", "-Os", "-mthumb", "-mcpu=cortex-m0", "-mfloat-abi=soft", "-ffunction-sections",
+                        "-I", str(MODULE), "-c", str(MODULE / name), "-o", str(obj)], check=True)
+        dump = subprocess.run(["arm-none-eabi-objdump", "-dr", str(obj)], capture_output=True,
+                              text=True, check=True).stdout
+        calls |= {line.split()[-1] for line in dump.splitlines() if "R_ARM_THM_CALL" in line}
+    assert "mul_wide" in calls
+    assert not {c for c in calls if c.startswith("__")}, calls

@@ -215,6 +215,34 @@ static int width(int i) {
     return 26 - (i & 1);
 }
 
+// The limb product. ARMv6-M (Cortex-M0, RP2040) has no 32x32->64 multiply,
+// and libgcc's replacement branches on a carry, so its time would depend on
+// X25519's secrets: there the product is built from 16-bit halves with four
+// 32-bit multiplies and no branch. ED25519_MUL_HALVES selects this on any
+// target, so that the host tests can check it too.
+#if defined(__ARM_ARCH_6M__) && !defined(ED25519_MUL_HALVES)
+#define ED25519_MUL_HALVES 1
+#endif
+
+#if defined(ED25519_MUL_HALVES)
+// Out of line: 155 inlined copies would triple the code.
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static int64_t mul_wide(int32_t a, int32_t b) {
+    int32_t a1 = a >> 16, b1 = b >> 16;
+    uint32_t a0 = (uint32_t)a & 0xffff, b0 = (uint32_t)b & 0xffff;
+    // a b = a1 b1 2^32 + (a1 b0 + a0 b1) 2^16 + a0 b0; each product fits 32 bits.
+    int64_t mid = (int64_t)(a1 * (int32_t)b0) + (int32_t)a0 * b1;
+    uint64_t r = ((uint64_t)(int64_t)(a1 * b1) << 32) + ((uint64_t)mid << 16) + a0 * b0;
+    return (int64_t)r;
+}
+#else
+static inline int64_t mul_wide(int32_t a, int32_t b) {
+    return (int64_t)a * b;
+}
+#endif
+
 // Rounding carries keep each limb within half its range, signed.
 static void carry_wide(fe h, int64_t t[10]) {
     for (int i = 0; i < 10; i++) {
@@ -364,7 +392,7 @@ void fe_mul(fe h, const fe f, const fe g) {
             int j = i <= k ? k - i : k - i + 10;
             int32_t a = (i & j & 1) ? f2[i] : f[i];
             int32_t b = i > k ? g19[j] : g[j];
-            acc += (int64_t)a * b;
+            acc += mul_wide(a, b);
         }
         t[k] = acc;
     }
@@ -394,7 +422,7 @@ void fe_sq(fe h, const fe f) {
             int odd_pair = i & j & 1;
             int32_t a = i != j ? f2[i] : f[i];
             int32_t b = i > k ? (odd_pair ? f38[j] : f19[j]) : (odd_pair ? f2[j] : f[j]);
-            acc += (int64_t)a * b;
+            acc += mul_wide(a, b);
         }
         t[k] = acc;
     }
@@ -404,7 +432,7 @@ void fe_sq(fe h, const fe f) {
 void fe_mul_small(fe h, const fe f, uint32_t n) {
     int64_t t[10];
     for (int i = 0; i < 10; i++) {
-        t[i] = (int64_t)f[i] * n;
+        t[i] = mul_wide(f[i], (int32_t)n);
     }
     carry_wide(h, t);
 }
