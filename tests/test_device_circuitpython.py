@@ -157,6 +157,15 @@ def test_writable_board_is_brought_up_through_its_repl(writable, tmp_path):
     assert (home / "slots" / "0" / "app" / "main.py").is_file()
 
 
+def test_board_names_itself_as_circuitpython_with_its_chip_uid(board):
+    from mpota_host import Board
+
+    me = Board(board.port).identity()
+    assert (me.implementation, me.version, me.agent) == ("circuitpython", "9.2.1", None)
+    # The UID boot_out.txt shows (as CircuitPython writes it, upper case).
+    assert "UID:{}\n".format(me.unique_id.upper()) in (board.home / "boot_out.txt").read_text()
+
+
 def test_read_only_board_without_drive_is_told_how_to_write(board, tmp_path):
     for args in (("install",), ("provision", "--root", kit.root(tmp_path), "--device-class", "x")):
         assert one_line(device(board, *args)) == runtime.READ_ONLY

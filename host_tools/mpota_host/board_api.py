@@ -59,7 +59,7 @@ def _raw() -> Any:
 class Identity:
     """What the board is. device_id is mpota.json's (None before a fleet
     provisioning); unique_id the chip's machine.unique_id() in hex, where
-    the port has one. The fleet secret never leaves the board."""
+    the port has one (CircuitPython: microcontroller.cpu.uid). The fleet secret never leaves the board."""
     port: str
     machine: str
     platform: str
@@ -243,7 +243,11 @@ try:
     import machine, binascii
     _i['unique_id'] = binascii.hexlify(machine.unique_id()).decode()
 except (ImportError, AttributeError):
-    pass
+    try:
+        import microcontroller, binascii
+        _i['unique_id'] = binascii.hexlify(microcontroller.cpu.uid).decode()
+    except (ImportError, AttributeError):
+        pass
 print(json.dumps(_i))
 del _i
 """

@@ -76,7 +76,7 @@ class UnixPtyBoard:
             # The board's own modules (stand-ins) and the library bundle's.
             env["MICROPYPATH"] += "".join(":" + str(p) for p in self.cpy_path)
             env.update(RAWREPL_CIRCUITPY="1", CPY_STANDIN_FLASH=str(self.home),
-                       CPY_STANDIN_UID=str(self.home.stat().st_ino))
+                       CPY_STANDIN_UID="{:012X}".format(self.home.stat().st_ino))
         argv = [str(self.binary), str(RAWREPL)] + (["raw"] if raw else [])
         master = self._fds[0]
         self._proc = subprocess.Popen(argv, stdin=master, stdout=master,

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""Stand-in for CircuitPython's `microcontroller`: reset() and nvm.
+"""Stand-in for CircuitPython's `microcontroller`: reset(), nvm, cpu.uid.
 
 reset() never returns: it ends the process (status 0) after noting the
 reset in CPY_STANDIN_FLASH/resets, so a test sees a reset, and anything
@@ -72,3 +72,15 @@ class _ByteArray:
 
 
 nvm = _ByteArray(_DIR + "/nvm", _NVM_SIZE)
+
+
+class _Processor:
+    """cpu: only uid here, the chip's id (CPY_STANDIN_UID, hex)."""
+
+    def __init__(self):
+        import binascii
+
+        self.uid = bytearray(binascii.unhexlify(os.getenv("CPY_STANDIN_UID") or "000000000000"))
+
+
+cpu = _Processor()
