@@ -9,6 +9,11 @@ def verify(public_key: bytes | bytearray | memoryview,
     """False for a bad signature; ValueError unless the key is 32 bytes and
     the signature 64."""
 
+def x25519(scalar: bytes | bytearray | memoryview,
+           u: bytes | bytearray | memoryview) -> bytes:
+    """RFC 7748's X25519: 32 bytes, all zero for a u of small order;
+    ValueError unless both are 32 bytes."""
+
 class sha512:
     def __init__(self, data: Optional[bytes | bytearray | memoryview] = ..., /) -> None: ...
     def update(self, data: bytes | bytearray | memoryview, /) -> None: ...
