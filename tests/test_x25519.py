@@ -4,7 +4,8 @@
 Every build runs RFC 7748's vectors (section 5.2), its Diffie-Hellman
 example (section 6.1), the small-order points and the wrong lengths: the C
 module on the unix port, and the x64, armv7m and armv6m native modules
-(the last two on the emulated Cortex-M3 and Cortex-M0 boards). The
+(the last two on the emulated Cortex-M3 and Cortex-M0 boards), and the
+module built into those boards' firmware. The
 1,000-iteration test of section 5.2 runs on each of them but the Cortex-M0,
 which runs the first 50 iterations (against libsodium's; 1,000 take it
 about 35 s); the 1,000,000-iteration test does not run. 10,000 cases from a fixed seed go
@@ -34,6 +35,9 @@ BASE = (9).to_bytes(32, "little")
 # Every build the module ships as. The boards run native modules; their
 # firmware's own copy of the module is not what is tested here.
 IMPLEMENTATIONS = ("unix-c", "natmod-x64", "natmod-armv7m-qemu-m3", "natmod-armv6m-qemu-m0")
+
+# The module built into the boards' firmware: the vectors only.
+BUILT_IN_BOARDS = ("qemu-m3", "qemu-m0")
 
 FULL = 10000
 # The cases travel to a board inside the code, over its emulated UART: that,
@@ -188,6 +192,12 @@ def run_on(impl, cases, request, tmp_path):
             code = _code(cc.BOARD_NATMOD_NAME, _encode(cases[i:i + _BOARD_BATCH]))
             got += _parse(board.run(code, path=[mount], timeout=600.0))
         return got
+    if impl in BUILT_IN_BOARDS:
+        board = request.getfixturevalue(impl.replace("-", "_"))
+        got = []
+        for i in range(0, len(cases), _BOARD_BATCH):
+            got += _parse(board.run(_code("ed25519", _encode(cases[i:i + _BOARD_BATCH])), timeout=600.0))
+        return got
     stream = tmp_path / "x25519-{}.bin".format(impl)
     stream.write_bytes(_encode(cases))
     code = _code("ed25519", str(stream))
@@ -254,7 +264,7 @@ def test_case_mix_holds_every_family_in_each_sample():
 # ---------------------------------------------------------------- per build
 
 
-@pytest.mark.parametrize("impl", IMPLEMENTATIONS)
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS + BUILT_IN_BOARDS)
 def test_rfc7748_vectors_hold_and_a_small_order_peer_gives_an_all_zero_secret(impl, request, tmp_path):
     # A peer that sends a point of small order (the attack of a forced,
     # guessable shared secret) gets 32 zero bytes, never a value that
