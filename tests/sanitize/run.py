@@ -2,9 +2,10 @@
 """`make sanitize`: the ed25519 module's C core under AddressSanitizer and
 UBSan, checked against independent implementations.
 
-Builds tests/sanitize/driver.c with the module's sources twice, once per
-limb layout of field.c (five 51-bit limbs, and the ten 26/25-bit limbs the
-Cortex-M builds use, forced with -DED25519_FIELD_32), with
+Builds tests/sanitize/driver.c with the module's sources three times: once
+per limb layout of field.c (five 51-bit limbs, and the ten 26/25-bit limbs
+the Cortex-M builds use, forced with -DED25519_FIELD_32), and the 32-bit
+one again with the Cortex-M0's products (-DED25519_MUL_HALVES), with
 -fsanitize=address,undefined and no recovery: the first out-of-bounds
 access, signed overflow, bad shift or misaligned load ends the run. Then
 each build gets
@@ -44,7 +45,9 @@ SOURCES = ["verify.c", "point.c", "scalar.c", "field.c", "sha512.c", "tables.c"]
 P = 2**255 - 19
 FLAGS = ["-std=c99", "-O1", "-g", "-fno-omit-frame-pointer", "-Wall", "-Wextra",
          "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
-LAYOUTS = {"64": ("51-bit limbs", []), "32": ("26/25-bit limbs", ["-DED25519_FIELD_32"])}
+LAYOUTS = {"64": ("51-bit limbs", []), "32": ("26/25-bit limbs", ["-DED25519_FIELD_32"]),
+           # The Cortex-M0's products, from 16-bit halves (field.c, mul_wide).
+           "32h": ("26/25-bit limbs, 16-bit-half products", ["-DED25519_FIELD_32", "-DED25519_MUL_HALVES"])}
 # No leak check (the core allocates nothing; the check needs ptrace, which
 # some CI sandboxes refuse); any report aborts with a non-zero status.
 ENV = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:halt_on_error=1",
@@ -135,7 +138,8 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0x53414E, help="seed of the random cases")
     ap.add_argument("--layout", choices=sorted(LAYOUTS), action="append",
                     help="field.c's limb layout to build: 64 (51-bit limbs), 32 (26/25-bit, "
-                         "as on the Cortex-M); default both")
+                         "as on the Cortex-M), 32h (26/25-bit with the Cortex-M0's products); "
+                         "default all three")
     ap.add_argument("--module", default=str(MODULE),
                     help="the C sources to build (default firmware/cmod/ed25519)")
     args = ap.parse_args(argv)
