@@ -163,7 +163,8 @@ bench-transfer: unix qemu
 
 # Both limb layouts (the 32-bit one also with the M0's products), the
 # vectors, 4,000 random and mutated signatures and 20,000 field-element
-# pairs (about a minute and a half; CASES= and FIELD= change the counts). tests/test_ed25519_sanitize.py runs a small sample in make test.
+# pairs (about a minute and a half; CASES= and FIELD= change the counts).
+# tests/test_ed25519_sanitize.py runs a small sample in make test.
 .PHONY: sanitize
 CASES :=
 FIELD :=
