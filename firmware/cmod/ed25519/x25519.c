@@ -4,7 +4,8 @@
 // Both inputs may be secret (the scalar always is), so nothing here
 // branches on them or uses them as an index: the ladder runs all 255 steps,
 // swaps with a mask, and inverts once with a fixed exponent.
-// tests/ctgrind/ checks this under valgrind with the scalar marked undefined.
+// tests/test_x25519_constant_time.py checks this under valgrind, with the
+// scalar and u marked undefined (tests/ctgrind/x25519_ct.c).
 #include "x25519.h"
 #include "field.h"
 
