@@ -2,6 +2,7 @@
 """The fleet service's logic, called directly (reports, rollouts, the
 monitor), on SQLite and on PostgreSQL alike (docs/FLEET.md)."""
 
+import hashlib
 import json
 import time
 
@@ -121,6 +122,23 @@ def test_two_canary_rollbacks_halt_the_rollout_and_sign_a_halt(eng, tmp_path):
     # Halted once: the next pass leaves it alone.
     assert rollouts.run_once(eng, pub.path, publisher) == []
     assert control_state(pub.path, pub.sha)[2] == 2
+
+
+def test_automatic_halt_is_recorded_in_the_release_ledger(eng, tmp_path):
+    # The service signs control documents by itself: each one goes into the
+    # ledger with who did it, and the chain audits against the control key.
+    from mpota_host import ledger
+    devs, pub = _canary_rollouts(eng, tmp_path)
+    path = str(tmp_path / "ledger")
+    publisher = rollouts.Publisher(pub.path, str(pub.control_key), path)
+    K.report(eng, devs["dev-00005"], ("refused", 3, "bad-signature"))
+    (halt,) = rollouts.run_once(eng, pub.path, publisher)
+    with open(path, "rb") as f:
+        (rec,) = ledger.check(f.read().split(b"\n")[:-1])
+    assert (rec["action"], rec["who"], rec["subject"]["for_plan"]) == \
+        ("control-halt", "monitor (mpota fleet)", pub.sha)
+    with open(str(pub.path) + "/control", "rb") as f:
+        assert rec["subject"]["control"] == hashlib.sha256(f.read()).hexdigest()
 
 
 def test_one_security_refusal_halts_at_once(eng, tmp_path):

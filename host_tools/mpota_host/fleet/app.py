@@ -46,11 +46,11 @@ def _pct(bp):
 class Service:
     """What every handler needs: the engine, the repository, the publisher."""
 
-    def __init__(self, eng, repo=None, control_key=None, monitor_interval=10.0):
+    def __init__(self, eng, repo=None, control_key=None, monitor_interval=10.0, ledger=None):
         self.eng = eng
         self.intake = intake.Intake(eng)
         self.repo = repo
-        self.publisher = rollouts.Publisher(repo, control_key) if repo else None
+        self.publisher = rollouts.Publisher(repo, control_key, ledger) if repo else None
         self.monitor_interval = monitor_interval
         self._stop = threading.Event()
         self._thread = None

@@ -44,6 +44,9 @@ def arguments(sub):
                    help="the published repository (control, plans/, bundles/) to monitor")
     c.add_argument("--control-key", metavar="KEY",
                    help="control key (file or pkcs11: URI) that signs halts and operator actions")
+    c.add_argument("--ledger", metavar="FILE",
+                   help="append a signed record of each control document it publishes to the "
+                        "release ledger FILE (default $MPOTA_LEDGER; none: nothing recorded)")
     c.add_argument("--monitor-interval", type=float, default=10.0, metavar="S",
                    help="seconds between monitor passes (default 10; 0: no monitor in this process)")
     c.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
@@ -58,6 +61,9 @@ def arguments(sub):
     c.add_argument("--repo", required=True, metavar="REPO", help="the published repository")
     c.add_argument("--control-key", metavar="KEY",
                    help="control key (file or pkcs11: URI) that signs halts")
+    c.add_argument("--ledger", metavar="FILE",
+                   help="append a signed record of each control document it publishes to the "
+                        "release ledger FILE (default $MPOTA_LEDGER; none: nothing recorded)")
     c.add_argument("--interval", type=float, default=10.0, metavar="S",
                    help="seconds between passes (default 10)")
     c.add_argument("--once", action="store_true", help="one pass, then exit")
@@ -162,13 +168,18 @@ def cmd_enroll(args):
         print("enrolled {} devices; secrets in {}/<id>.key".format(n, args.output))
 
 
+def _ledger(args):
+    from .. import auditcmd
+    return args.ledger or os.environ.get(auditcmd.ENV) or None
+
+
 def cmd_monitor(args):
     if not os.path.isdir(args.repo):
         raise CommandError("--repo {}: not a directory".format(args.repo))
     eng = _engine(args)
     import time
     from . import rollouts
-    publisher = rollouts.Publisher(args.repo, args.control_key)
+    publisher = rollouts.Publisher(args.repo, args.control_key, _ledger(args))
     while True:
         started = time.monotonic()
         for sha, reason in rollouts.run_once(eng, args.repo, publisher):
@@ -195,7 +206,7 @@ def cmd_serve(args):
     eng = _engine(args)
     import uvicorn
     from . import app as web
-    svc = web.Service(eng, args.repo, args.control_key, args.monitor_interval)
+    svc = web.Service(eng, args.repo, args.control_key, args.monitor_interval, _ledger(args))
     application = web.create_app(svc)
     print("mpota fleet: serving on http://{}:{}/ ({})".format(
         host, port, "PostgreSQL" if eng.dialect.name == "postgresql" else

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 from sqlalchemy import and_, case, func, select
 
@@ -214,11 +215,12 @@ class Publisher:
     """Signs and publishes a new control document into REPO with the
     control key, through the rollout tools' library (`mpota control`)."""
 
-    def __init__(self, repo, control_key):
+    def __init__(self, repo, control_key, ledger=None):
         self.repo = repo
         self.control_key = control_key
+        self.ledger = ledger  # the release ledger (docs/LEDGER.md), or None
 
-    def apply(self, plan_sha, action, cap_bp=None):
+    def apply(self, plan_sha, action, cap_bp=None, actor="service"):
         if not self.control_key:
             raise CommandError("the service has no control key (--control-key): it cannot "
                                "sign a control document")
@@ -226,8 +228,16 @@ class Publisher:
             from ..rollout import control
         except ImportError:
             return self._cli(plan_sha, action, cap_bp)
-        control.update(self.repo, plan_sha, action, control.load_signer(self.control_key),
-                       cap_bp=cap_bp)
+        signer = control.load_signer(self.control_key)
+        written = control.update(self.repo, plan_sha, action, [signer], cap_bp=cap_bp)
+        if self.ledger:
+            from .. import auditcmd, keys, ledger
+            with open(written.path, "rb") as f:
+                sha = auditcmd.sha256_hex(f.read())
+            ledger.append(self.ledger, time.time(), "{} (mpota fleet)".format(actor),
+                          "control-" + action, {"control": sha, "version": written.version,
+                                                "for_plan": plan_sha},
+                          [keys.key_id_hex(signer.public)], signer)
 
     def _cli(self, plan_sha, action, cap_bp):
         cmd = [sys.executable, "-m", "mpota_host.cli", "control", action, plan_sha,
@@ -251,7 +261,7 @@ def act(eng, publisher, plan_sha, action, actor, cap_bp=None, reason="", now=Non
         ro = conn.execute(select(M.rollouts).where(M.rollouts.c.plan_sha == plan_sha)).first()
     if ro is None:
         raise CommandError("no rollout {}".format(plan_sha[:16]))
-    publisher.apply(plan_sha, action, cap_bp)
+    publisher.apply(plan_sha, action, cap_bp, actor)
     state = {"pause": "pause", "resume": "run", "halt": "halt"}.get(action, ro.state)
     detail = reason or (action if action != "cap" else "cap {:g}%".format(cap_bp / 100.0))
     with eng.begin() as conn:
