@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 import fleetkit as K
+from mpota_host.fleet import db as D
 from mpota_host.fleet import intake, queries, reports
 from mpota_host.fleet import models as M
 from mpota_host.fleet import protocol as P
@@ -133,3 +134,37 @@ def test_refusals_come_back_as_refusals_from_the_intake(eng, tmp_path):
     with pytest.raises(reports.Refused) as e:
         asyncio.run(take.take(*sent))
     assert e.value.status == 409
+
+
+def test_batches_of_two_processes_never_deadlock(tmp_path):
+    # Two service processes, each batching reports of the same devices
+    # in opposite orders: claims lock rows in one order (by row id) in
+    # every process, so they wait in line instead of in a circle, which
+    # PostgreSQL would break by failing one batch (a deadlock).
+    import threading
+    eng = K.database("postgresql", tmp_path)
+    other = D.engine_for(str(eng.url.render_as_string(hide_password=False)))
+    devs = list(K.devices(eng, tmp_path, 8).values())
+    errors, taken = [], []
+    for _ in range(15):
+        first = [item(d, ("boot", 1)) for d in devs]
+        second = [item(d, ("boot", 1)) for d in devs]
+        start = threading.Barrier(2)
+
+        def run(e, items):
+            start.wait()
+            try:
+                taken.extend(r for r in reports.ingest_many(e, items) if isinstance(r, int))
+            except Exception as exc:  # a deadlock fails the whole batch
+                errors.append(exc)
+
+        threads = [threading.Thread(target=run, args=(eng, first)),
+                   threading.Thread(target=run, args=(other, second[::-1]))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    other.dispose()
+    eng.dispose()
+    assert errors == []
+    assert len(taken) >= 15 * 8
