@@ -209,17 +209,20 @@ class Device:
         if not where:
             raise AgentError("config")
         if where.startswith("https://") or where.startswith("http://"):
-            from .source.http import HttpSource
-
             ca = None
             if self.cfg.get("ca"):
                 with open(self.path(self.cfg["ca"]), "rb") as f:
                     ca = f.read()
             try:
+                from .source.http import HttpSource
+
                 return HttpSource(where, ca=ca, allow_http=self.cfg.get("allow_http", False))
             except ValueError:
                 # No CA, a CA that does not parse, or a URL that does not.
                 raise AgentError("config")
+            except MemoryError:
+                # Its code, and its TLS context of about 40 KB in one piece.
+                raise AgentError("no-memory")
         from .source.local import LocalSource
 
         return LocalSource(self.path(where))

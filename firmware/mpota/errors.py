@@ -27,4 +27,6 @@ class AgentError(Error):
     'config'           the device configuration is incomplete or invalid
     'unbootable'       the bootloader refused to select the installed slot
                        (ESP32: not a valid app image for this chip)
+    'no-memory'        the heap had no room for what the update needs (the
+                       TLS context wants about 40 KB in one piece)
     """

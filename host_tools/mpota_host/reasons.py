@@ -43,6 +43,8 @@ _WORDS = {
     "missing-revocations": "the revocation list is missing, and a device has accepted one before",
     "revoked": "the image is on the revocation list",
     "halted": "the plan was halted, which is final: release with a new plan",
+    "no-memory": "the board's heap had no room for the update (the TLS context wants about 40 KB "
+                 "in one piece): update early after a reset, or give the agent a smaller buffer",
     # Found only by `mpota verify REPO` and `mpota publish`.
     "missing-control": "the repository has plans but no control document: nothing rolls out",
     "missing-plan": "the control document names a plan that plans/ does not hold",

@@ -137,6 +137,9 @@ class Poller:
             return Result("refused", e.reason, next_poll=self.poll_max)
         except SourceError as e:
             return Result("refused", e.reason, next_poll=self._hint(self.poll_min * 4))
+        except MemoryError:
+            # As Install.run says: refused with a code, tried again later.
+            return Result("refused", "no-memory", next_poll=self._hint(self.poll_min * 4))
         except AgentError as e:
             # trial-pending, reverted, no-room: the install's own refusals,
             # logged by it where they are news.

@@ -47,6 +47,8 @@ REASONS = (
     "missing-revocations",
     # The app unpacker (apptar.py).
     "bad-app",
+    # A heap too small or too cut up for the update's buffers.
+    "no-memory",
 )
 
 

@@ -77,7 +77,12 @@ class Install:
         self.dev = dev
         self.progress = progress
         self.force_slot = slot
-        self.t = Transfer(dev, src or dev.source())
+        try:
+            # The data buffer and the source's (an HTTPS source's TLS
+            # context) are the largest pieces: see run().
+            self.t = Transfer(dev, src or dev.source())
+        except MemoryError:
+            raise AgentError("no-memory")
         self.pump = self.t.pump
         self.entry = Entry()
         self.report = Report()
@@ -94,6 +99,16 @@ class Install:
         self.t.hold = value
 
     def run(self):
+        try:
+            return self._run()
+        except MemoryError:
+            # A heap too small or too cut up (the TLS context wants about
+            # 40 KB in one piece): a refusal with its code like any other.
+            # What was written stays, and the next install resumes there,
+            # as after a power cut.
+            raise AgentError("no-memory")
+
+    def _run(self):
         dev = self.dev
         st = self.st = dev.load()
         if st.trial != NONE:

@@ -9,6 +9,7 @@ from ..bundle import format as F
 from ..bundle import trust
 from ..bundle.error import BundleError
 from ..bundle.table import same
+from ..errors import AgentError
 from ..state import log as L
 from . import fetch
 
@@ -72,5 +73,8 @@ def check(dev, src=None):
     """(manifest, 'update' or 'up-to-date') for what the source offers.
     Writes nothing; a refusal raises BundleError."""
     st = dev.load()
-    m = manifest(dev, src or dev.source(), st, False)
+    try:
+        m = manifest(dev, src or dev.source(), st, False)
+    except MemoryError:
+        raise AgentError("no-memory")  # as Install.run says
     return m, "up-to-date" if same(m.image_sha256, st.active_sha) else "update"
