@@ -108,7 +108,12 @@ def armv6m_text_size():
     objects = sorted((NATMOD / "armv6m").rglob("*.o"))
     if not objects:
         return None, None
-    out = subprocess.run(["arm-none-eabi-size", "-A"] + [str(o) for o in objects],
+    return _sections("arm-none-eabi-size", objects)
+
+
+def _sections(tool, objects):
+    """(.text, .rodata) bytes summed over objects, as `size -A` counts them."""
+    out = subprocess.run([tool, "-A"] + [str(o) for o in objects],
                          capture_output=True, text=True, check=True).stdout
     text = rodata = 0
     for line in out.splitlines():
@@ -181,17 +186,7 @@ def object_size(arch, name):
     obj = next((NATMOD / arch).rglob(name), None)
     if obj is None:
         return None, None
-    tool = "size" if arch == "x64" else "arm-none-eabi-size"
-    out = subprocess.run([tool, "-A", str(obj)], capture_output=True, text=True, check=True).stdout
-    text = rodata = 0
-    for line in out.splitlines():
-        fields = line.split()
-        if len(fields) >= 2 and fields[1].isdigit():
-            if fields[0].startswith(".text"):
-                text += int(fields[1])
-            elif fields[0].startswith(".rodata"):
-                rodata += int(fields[1])
-    return text, rodata
+    return _sections("size" if arch == "x64" else "arm-none-eabi-size", [obj])
 
 
 def x25519_rows(n):

@@ -2,11 +2,9 @@
 """The release ledger on the command line (docs/LEDGER.md): `--ledger` on
 every command that signs a release document, and `mpota audit`."""
 
-import getpass
 import hashlib
 import json
 import os
-import socket
 import sys
 import time
 
@@ -27,14 +25,9 @@ def add_option(p):
 
 def who():
     """Who acts: $MPOTA_WHO, else user@host."""
-    name = os.environ.get(WHO_ENV)
-    if name:
-        return name
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "uid{}".format(os.getuid())
-    return "{}@{}".format(user, socket.gethostname())
+    from .provenance import user_at_host
+
+    return os.environ.get(WHO_ENV) or user_at_host()
 
 
 def sha256_hex(data):

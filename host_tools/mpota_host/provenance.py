@@ -48,6 +48,11 @@ def builder(env):
     for name, who in _BUILDERS:
         if env.get(name):
             return who
+    return user_at_host()
+
+
+def user_at_host():
+    """The login name @ this machine's name (uid<N> without a login)."""
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
