@@ -207,9 +207,7 @@ def _check_current(repo, doc, trust):
     # and version forward under the online key: refuse to build on one that
     # no control key signed, or anyone who can write the directory could
     # have the key sign a lifted halt or a version at the limit.
-    roots = [trust] if trust is not None else [
-        Repo.parse(Repo.read_doc(path), F.DOC_ROOT, F.root, path, "a trust root")
-        for _, path in sorted(Repo.root_files(repo).items())]
+    roots = Repo.roots_to_check(repo, trust)
     if not roots:
         return
     reason = "unknown-key"

@@ -153,6 +153,16 @@ def root_files(repo):
     return out
 
 
+def roots_to_check(repo, trust=None):
+    """The roots a document already in REPO is checked against: `trust`
+    if given, else every root REPO/roots holds, oldest first (parsed,
+    not checked)."""
+    if trust is not None:
+        return [trust]
+    return [parse(read_doc(path), F.DOC_ROOT, F.root, path, "a trust root")
+            for _, path in sorted(root_files(repo).items())]
+
+
 def newest_root(repo):
     """The highest-numbered root in REPO/roots, parsed but not checked
     (for early errors such as a key that is not a control key), or None."""

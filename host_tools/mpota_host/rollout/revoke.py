@@ -105,9 +105,7 @@ def _check_current(repo, doc, trust):
     # update keys: refuse to build on one they did not sign, or anyone who
     # can write the directory could have an entry dropped (an image
     # un-revoked) by the next signature.
-    roots = [trust] if trust is not None else [
-        Repo.parse(Repo.read_doc(path), F.DOC_ROOT, F.root, path, "a trust root")
-        for _, path in sorted(Repo.root_files(repo).items())]
+    roots = Repo.roots_to_check(repo, trust)
     if not roots:
         return
     reason = "unknown-key"
