@@ -31,6 +31,12 @@ def unix_target():
 
 
 @pytest.fixture(scope="session")
+def cpy():
+    """The unix build shaped like a CircuitPython board (tests/circuitpython)."""
+    return _built(targets.unix_cpy())
+
+
+@pytest.fixture(scope="session")
 def unix_stock_target():
     return _built(targets.unix_stock())
 

@@ -17,16 +17,6 @@ CODE_PY = targets.ROOT / "firmware" / "circuitpython" / "code.py"
 
 
 @pytest.fixture(scope="module")
-def cpy():
-    t = targets.unix_cpy()
-    try:
-        t.check()
-    except targets.TargetMissing as e:
-        pytest.fail(str(e))
-    return t
-
-
-@pytest.fixture(scope="module")
 def tree(tmp_path_factory):
     d = tmp_path_factory.mktemp("cpy-boot")
     kit.root(d)

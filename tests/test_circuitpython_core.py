@@ -12,16 +12,6 @@ NOZLIB = targets.ROOT / "tests" / "circuitpython" / "nozlib"
 
 
 @pytest.fixture(scope="module")
-def cpy():
-    t = targets.unix_cpy()
-    try:
-        t.check()
-    except targets.TargetMissing as e:
-        pytest.fail(str(e))
-    return t
-
-
-@pytest.fixture(scope="module")
 def bundles(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cpy")
     return {"root": kit.root(tmp),

@@ -17,16 +17,6 @@ from bundles import espapp
 PARTITION = 65536
 
 
-@pytest.fixture(scope="module")
-def cpy():
-    t = targets.unix_cpy()
-    try:
-        t.check()
-    except targets.TargetMissing as e:
-        pytest.fail(str(e))
-    return t
-
-
 def _fw(version):
     return espapp.image("9.2.{}".format(version), ram=kit.image(20000, seed=version),
                         chip_id=espapp.CHIP_ESP32S3)

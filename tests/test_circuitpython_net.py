@@ -14,16 +14,6 @@ from net.serveproc import Serve
 
 
 @pytest.fixture(scope="module")
-def cpy():
-    t = targets.unix_cpy()
-    try:
-        t.check()
-    except targets.TargetMissing as e:
-        pytest.fail(str(e))
-    return t
-
-
-@pytest.fixture(scope="module")
 def tree(tmp_path_factory):
     d = tmp_path_factory.mktemp("cpy-https")
     kit.root(d)

@@ -14,8 +14,8 @@ import shutil
 import pytest
 
 import targets
-from bundles import factory as f
 from device_host import bundles as kit
+from device_host.cli import device, ok_json
 from device_host.ptyboard import UnixPtyBoard
 from mpota_host.device import runtime
 from mpota_host.device.link import Link
@@ -24,30 +24,10 @@ from mpota_host.errors import BoardError
 CPY_FIRMWARE = targets.ROOT / "firmware" / "circuitpython"
 
 
-def device(board, *args):
-    return f.cli("device", *args, "--port", board.port)
-
-
-def ok_json(board, *args):
-    proc = device(board, *args, "--json")
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
-
-
 def one_line(proc):
     assert proc.returncode == 1 and proc.stdout == "", (proc.stdout, proc.stderr)
     assert proc.stderr.startswith("mpota: ") and proc.stderr.count("\n") == 1, proc.stderr
     return proc.stderr[len("mpota: "):-1]
-
-
-@pytest.fixture(scope="module")
-def cpy():
-    t = targets.unix_cpy()
-    try:
-        t.check()
-    except targets.TargetMissing as e:
-        pytest.fail(str(e))
-    return t
 
 
 def _board(tmp_path, cpy, boot_py=False):

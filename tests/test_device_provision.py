@@ -15,21 +15,12 @@ import pytest
 
 from bundles import factory as f
 from device_host import bundles as kit
+from device_host.cli import device, ok_json
 from device_host.ptyboard import UnixPtyBoard
 from mpota_host import Board
 
 RP2_STUB = f.REPO / "tests" / "agent" / "rp2stub" / "rp2.py"
 STORAGE = 1 << 20
-
-
-def device(board, *args):
-    return f.cli("device", *args, "--port", board.port)
-
-
-def ok_json(board, *args):
-    proc = device(board, *args, "--json")
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
 
 
 @pytest.fixture

@@ -7,27 +7,16 @@ through the pty's slave path as a board on USB is.
 Each test gets a fresh board: a directory and a process, also the board
 of mpota's pytest plugin (mpota_board), which sets it up."""
 
-import json
 
 import pytest
 
-from bundles import factory as f
 from device_host import bundles as kit
+from device_host.cli import device, ok_json
 from device_host.ptyboard import UnixPtyBoard
 from mpota_host.device import wire
 from mpota_host.device.link import Link
 
 PUSH = "import mpota.bringup as _b\n_b.call(_b.push)\n"
-
-
-def device(board, *args):
-    return f.cli("device", *args, "--port", board.port)
-
-
-def ok_json(board, *args):
-    proc = device(board, *args, "--json")
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
 
 
 @pytest.fixture
