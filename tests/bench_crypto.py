@@ -52,17 +52,13 @@ def signed_sample():
     return bytes(key.verify_key), signature, message
 
 
-def timing_loop(import_line, verify_expr, count):
-    """MicroPython source that verifies `count` times and prints the
-    microseconds spent per call, with the loop's own cost subtracted."""
-    pk, sig, msg = signed_sample()
+def _loop(setup, call, count):
+    """MicroPython source that runs `setup`, then `call` `count` times, and
+    prints the microseconds spent per call, with the loop's own cost
+    subtracted."""
     return """
-{imp}
+{setup}
 import time
-pk = {pk!r}
-sig = {sig!r}
-msg = {msg!r}
-assert {call}
 n = {n}
 t0 = time.ticks_us()
 for _ in range(n):
@@ -73,20 +69,34 @@ for _ in range(n):
     {call}
 spent = time.ticks_diff(time.ticks_us(), t0) - empty
 print(spent / n)
-""".format(imp=import_line, pk=pk, sig=sig, msg=msg, call=verify_expr, n=count)
+""".format(setup=setup, call=call, n=count)
+
+
+def timing_loop(import_line, verify_expr, count):
+    """A timing loop of `count` verifications of one signed sample."""
+    pk, sig, msg = signed_sample()
+    setup = "{}\npk = {!r}\nsig = {!r}\nmsg = {!r}\nassert {}".format(
+        import_line, pk, sig, msg, verify_expr)
+    return _loop(setup, verify_expr, count)
+
+
+def _host_us(call, count):
+    """Best of 3 loops of count calls, microseconds per call (the host's
+    reference, libsodium, in the same run as the device's figures)."""
+    best = None
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for _ in range(count):
+            call()
+        us = (time.perf_counter() - t0) / count * 1e6
+        best = us if best is None else min(best, us)
+    return best
 
 
 def libsodium_us(count):
     pk, sig, msg = signed_sample()
     signed = sig + msg
-    best = None
-    for _ in range(3):
-        t0 = time.perf_counter()
-        for _ in range(count):
-            nacl.bindings.crypto_sign_open(signed, pk)
-        us = (time.perf_counter() - t0) / count * 1e6
-        best = us if best is None else min(best, us)
-    return best
+    return _host_us(lambda: nacl.bindings.crypto_sign_open(signed, pk), count)
 
 
 def best_of(target, code, runs=3, **kw):
@@ -134,35 +144,14 @@ def instructions_per_verify(board, count):
 
 
 def x25519_loop(module, count):
-    """MicroPython source timing `count` calls of module.x25519, as
-    timing_loop does for verify."""
-    return """
-x25519 = __import__({module!r}).x25519
-import time
-k = {k!r}
-u = {u!r}
-n = {n}
-t0 = time.ticks_us()
-for _ in range(n):
-    pass
-empty = time.ticks_diff(time.ticks_us(), t0)
-t0 = time.ticks_us()
-for _ in range(n):
-    x25519(k, u)
-spent = time.ticks_diff(time.ticks_us(), t0) - empty
-print(spent / n)
-""".format(module=module, k=X25519_SCALAR, u=X25519_U, n=count)
+    """A timing loop of `count` calls of module.x25519."""
+    setup = "x25519 = __import__({!r}).x25519\nk = {!r}\nu = {!r}".format(
+        module, X25519_SCALAR, X25519_U)
+    return _loop(setup, "x25519(k, u)", count)
 
 
 def libsodium_x25519_us(count):
-    best = None
-    for _ in range(3):
-        t0 = time.perf_counter()
-        for _ in range(count):
-            nacl.bindings.crypto_scalarmult(X25519_SCALAR, X25519_U)
-        us = (time.perf_counter() - t0) / count * 1e6
-        best = us if best is None else min(best, us)
-    return best
+    return _host_us(lambda: nacl.bindings.crypto_scalarmult(X25519_SCALAR, X25519_U), count)
 
 
 def x25519_instructions(board, arch, count):

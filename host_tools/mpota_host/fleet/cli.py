@@ -44,9 +44,7 @@ def arguments(sub):
                    help="the published repository (control, plans/, bundles/) to monitor")
     c.add_argument("--control-key", metavar="KEY",
                    help="control key (file or pkcs11: URI) that signs halts and operator actions")
-    c.add_argument("--ledger", metavar="FILE",
-                   help="append a signed record of each control document it publishes to the "
-                        "release ledger FILE (default $MPOTA_LEDGER; none: nothing recorded)")
+    _ledger_option(c)
     c.add_argument("--monitor-interval", type=float, default=10.0, metavar="S",
                    help="seconds between monitor passes (default 10; 0: no monitor in this process)")
     c.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
@@ -61,9 +59,7 @@ def arguments(sub):
     c.add_argument("--repo", required=True, metavar="REPO", help="the published repository")
     c.add_argument("--control-key", metavar="KEY",
                    help="control key (file or pkcs11: URI) that signs halts")
-    c.add_argument("--ledger", metavar="FILE",
-                   help="append a signed record of each control document it publishes to the "
-                        "release ledger FILE (default $MPOTA_LEDGER; none: nothing recorded)")
+    _ledger_option(c)
     c.add_argument("--interval", type=float, default=10.0, metavar="S",
                    help="seconds between passes (default 10)")
     c.add_argument("--once", action="store_true", help="one pass, then exit")
@@ -166,6 +162,12 @@ def cmd_enroll(args):
         print(json.dumps({"enrolled": n, "secrets": os.path.abspath(args.output)}))
     else:
         print("enrolled {} devices; secrets in {}/<id>.key".format(n, args.output))
+
+
+def _ledger_option(c):
+    c.add_argument("--ledger", metavar="FILE",
+                   help="append a signed record of each control document it publishes to the "
+                        "release ledger FILE (default $MPOTA_LEDGER; none: nothing recorded)")
 
 
 def _ledger(args):

@@ -210,15 +210,10 @@ def _check_current(repo, doc, trust):
     roots = Repo.roots_to_check(repo, trust)
     if not roots:
         return
-    reason = "unknown-key"
-    for root in roots:
-        if not getattr(root, "control_keys", ()):
-            continue
-        try:
-            T.verify_control(root, doc)
-            return
-        except BundleError as e:
-            reason = e.reason
+    reason = Repo.refusal([r for r in roots if getattr(r, "control_keys", ())],
+                          lambda root: T.verify_control(root, doc))
+    if reason is None:
+        return
     raise CommandError("{}: not signed by the control keys of any root here ({}): refusing to sign "
                        "its entries; put back the control document last written by `mpota "
                        "control`".format(os.path.join(repo, Repo.CONTROL), reason))

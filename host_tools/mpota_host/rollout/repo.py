@@ -163,6 +163,19 @@ def roots_to_check(repo, trust=None):
             for _, path in sorted(root_files(repo).items())]
 
 
+def refusal(roots, verify):
+    """None if verify(root) accepts under one of roots, else the reason of
+    the last refusal ("unknown-key" if no root was tried)."""
+    reason = "unknown-key"
+    for root in roots:
+        try:
+            verify(root)
+            return None
+        except BundleError as e:
+            reason = e.reason
+    return reason
+
+
 def newest_root(repo):
     """The highest-numbered root in REPO/roots, parsed but not checked
     (for early errors such as a key that is not a control key), or None."""

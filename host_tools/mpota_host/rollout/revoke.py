@@ -108,13 +108,9 @@ def _check_current(repo, doc, trust):
     roots = Repo.roots_to_check(repo, trust)
     if not roots:
         return
-    reason = "unknown-key"
-    for root in roots:
-        try:
-            T.verify_revoked(root, doc)
-            return
-        except BundleError as e:
-            reason = e.reason
+    reason = Repo.refusal(roots, lambda root: T.verify_revoked(root, doc))
+    if reason is None:
+        return
     raise CommandError("{}: not signed by the update keys of any root here ({}): refusing to sign "
                        "on top of it; put back the revocation list last written by `mpota "
                        "revoke`".format(os.path.join(repo, Repo.REVOKED), reason))
