@@ -124,7 +124,7 @@ def test_more_hardware_revisions_than_allowed_is_malformed():
 
 
 def test_unknown_critical_tag_is_refused_and_unknown_optional_tag_skipped():
-    assert verdict(signed_doc(good_fields(extra=[(0x10, b"new")]))) == "unknown-field"
+    assert verdict(signed_doc(good_fields(extra=[(0x11, b"new")]))) == "unknown-field"
     assert verdict(signed_doc(good_fields(extra=[(0x7F, b"")]))) == "unknown-field"
     assert verdict(signed_doc(good_fields(extra=[(0x80, b"later")]))) == "ok"
     assert verdict(signed_doc(good_fields(extra=[(0xFF, b"x" * 255)]))) == "ok"

@@ -28,6 +28,9 @@ The configuration is a JSON object (a file, mpota.json by default):
                     "now": a fixed clock reading (tests, demos)
   device_id         this device's stable id (staged rollouts, fleet reports)
   poll_min, poll_max  bounds on a rollout's poll hint, seconds
+  decrypt_keys      files of this device's X25519 private keys (32 raw
+                    bytes each: its own, its class's) for encrypted
+                    bundles; never shown, only their public ids
 """
 
 import time

@@ -15,7 +15,7 @@ from mpota.bundle import format as F
 from mpota.bundle.error import BundleError
 
 from . import apppack, auditcmd, files, keys, outdir, provenance, reasons, rootcmd, serve, streamfile
-from . import timefmt, writer
+from . import seal, timefmt, writer
 from . import signer as signing
 from .device import commands as device
 from .rollout import commands as rollout
@@ -52,6 +52,10 @@ def _issued(text):
 # keygen / pubkey
 
 def cmd_keygen(args):
+    if args.x25519:
+        return _keygen_x25519(args)
+    if args.raw:
+        raise CommandError("--raw is for an X25519 device key: give --x25519 too")
     passphrase = keys.passphrase_from(args.passphrase_env, args.ask_passphrase, confirm=True)
     key_path, pub_path, raw = keys.write_keypair(args.name, passphrase, args.force)
     if args.json:
@@ -59,6 +63,19 @@ def cmd_keygen(args):
                           "encrypted": passphrase is not None}, indent=2))
         return
     print("wrote {} and {} (key id {})".format(key_path, pub_path, keys.key_id_hex(raw)))
+
+
+def _keygen_x25519(args):
+    if args.passphrase_env or args.ask_passphrase:
+        raise CommandError("an X25519 key is copied to its device in clear: it takes no passphrase "
+                           "(keep NAME.key where only provisioning reads it)")
+    key_path, pub_path, raw = seal.write_pair(args.name, args.force, raw=args.raw)
+    if args.json:
+        print(json.dumps({"key": key_path, "pub": pub_path, "recipient_id": seal.recipient_id(raw),
+                          "kind": "x25519"}, indent=2))
+        return
+    print("wrote {} and {} (X25519, recipient id {}); sign for it with "
+          "mpota sign --encrypt-for {}".format(key_path, pub_path, seal.recipient_id(raw), pub_path))
 
 
 def cmd_pubkey(args):
@@ -90,6 +107,7 @@ def cmd_sign(args):
             args.build_time.isdigit() and len(args.build_time) <= 12 else _when(args.build_time)
     for name, value in provenance.gather(args, args.image, params.issued).items():
         setattr(params, name, value)
+    params.encrypt_for = [seal.load_public(p) for p in args.encrypt_for or ()]
     writer.check(params)
     writer.check_key_count(len(args.key))
     writer.check_output(args.output, args.force)
@@ -173,8 +191,12 @@ def cmd_verify(args):
     policy = {"now": now, "device_class": args.device_class, "product": args.product,
               "hw_rev": args.hw_rev,
               "target": writer.TARGETS[args.target] if args.target else None}
+    decrypt = None
+    if args.decrypt_key:
+        private = seal.load_private(args.decrypt_key)
+        decrypt = lambda m: seal.device_cipher(args.bundle, private, m)  # noqa: E731
     try:
-        m = directory.verify(args.bundle, root, progress=progress, **policy)
+        m = directory.verify(args.bundle, root, progress=progress, decrypt=decrypt, **policy)
     except BundleError as e:
         if not args.json:
             raise
@@ -192,7 +214,8 @@ def cmd_verify(args):
                           "image_size": m.image_size, "chunks": m.chunk_count(),
                           "signers": [k.hex() for k in m.signers],
                           "update_keys": len(root.update_keys),
-                          "root_version": root.version}, indent=2))
+                          "root_version": root.version, "encrypted": bool(m.suite),
+                          "image_checked": decrypt is not None or not m.suite}, indent=2))
         return
     print("OK {}: {}/{} {} version {}{}, security counter {}, sequence {}, {} bytes in {} chunks, "
           "signed by {} of {} update keys ({}){}".format(
@@ -202,6 +225,11 @@ def cmd_verify(args):
               m.image_size, m.chunk_count(), len(m.signers), len(root.update_keys),
               ", ".join(k.hex() for k in m.signers),
               ", root version {}".format(root.version) if root.version else ""))
+    if m.suite and decrypt is None:
+        print("encrypted: the chunks were checked as stored; the image was not decrypted "
+              "(give --decrypt-key KEY to check it too)")
+    elif m.suite:
+        print("encrypted: decrypted with {}, image checked".format(args.decrypt_key))
 
 
 class _Quiet(Exception):
@@ -217,13 +245,20 @@ def _parser():
     p = argparse.ArgumentParser(prog="mpota", description="Make keys, manage the trust root, sign, verify, inspect and serve mpota update bundles; bring up boards over USB serial.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    c = sub.add_parser("keygen", help="make an Ed25519 key pair NAME.key / NAME.pub",
+    c = sub.add_parser("keygen", help="make an Ed25519 key pair NAME.key / NAME.pub (--x25519: an encryption key)",
                        description="Write NAME.key (PKCS#8 PEM, mode 0600; not encrypted unless "
-                                   "--passphrase-env or --ask-passphrase) and NAME.pub.")
+                                   "--passphrase-env or --ask-passphrase) and NAME.pub. With --x25519, "
+                                   "a device's or a device class's key for encrypted bundles "
+                                   "(mpota sign --encrypt-for NAME.pub; the device holds NAME.key: "
+                                   "mpota device provision --decrypt-key NAME.key).")
     c.add_argument("name", metavar="NAME", help="path prefix of the two files")
     c.add_argument("--passphrase-env", metavar="VAR", help="encrypt NAME.key with the passphrase in $VAR")
     c.add_argument("--ask-passphrase", action="store_true", help="encrypt NAME.key, asking for a passphrase")
     c.add_argument("--force", action="store_true", help="replace existing files")
+    c.add_argument("--x25519", action="store_true",
+                   help="an X25519 key pair for encrypted bundles instead of an Ed25519 signing key")
+    c.add_argument("--raw", action="store_true",
+                   help="with --x25519: NAME.key as the 32 raw bytes a device's decrypt_keys file holds")
     c.add_argument("--json", action="store_true", help="the files written and the key id, as JSON on stdout")
     c.set_defaults(run=cmd_keygen)
 
@@ -282,6 +317,10 @@ def _parser():
                         "is complete; the state directory of mpota serve (.mpota-serve/) moves into the "
                         "new one. A directory holding anything else but a bundle (manifest, table/, stream/, "
                         "chunks/, roots/) is never replaced")
+    c.add_argument("--encrypt-for", action="append", metavar="KEY.pub",
+                   help="encrypt the chunks so that only holders of this X25519 key can read the "
+                        "image: a device's own key or its class's (mpota keygen --x25519); "
+                        "repeat for several. Devices holding none refuse it as not-for-device")
     provenance.add_options(c)
     c.add_argument("--progress", action="store_true", help="show progress even when stderr is not a terminal")
     c.add_argument("--json", action="store_true", help="what was written, as JSON on stdout")
@@ -311,6 +350,9 @@ def _parser():
     c.add_argument("--hw-rev", metavar="REV", help="refuse bundles that do not fit this hardware revision")
     c.add_argument("--target", choices=sorted(writer.TARGETS), help="refuse bundles for the other target")
     c.add_argument("--at", metavar="TIME", help="judge expiry at TIME: ISO 8601 or +30d (default: now)")
+    c.add_argument("--decrypt-key", metavar="KEY",
+                   help="an encrypted bundle: decrypt with this recipient's X25519 key and check the "
+                        "image too (without it, the encrypted chunks are checked as stored)")
     c.add_argument("--json", action="store_true",
                    help="the verdict as JSON on stdout: valid, and the manifest's facts or the "
                         "reason code and its meaning (exit status as without it)")

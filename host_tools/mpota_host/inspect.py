@@ -26,7 +26,7 @@ _CODECS = {F.CODEC_NONE: "none", F.CODEC_DEFLATE: "deflate"}
 # has a 19 MB table); a manifest claiming more is not followed.
 MAX_TABLE = 32 << 20
 _PIECE = 64 * 1024
-_PARTS = ("manifest", "table", "chunks", "roots", "stream")
+_PARTS = ("manifest", "table", "chunks", "roots", "stream", "keys")
 
 
 def read_manifest(bundle):
@@ -96,6 +96,7 @@ def describe(bundle):
         "chunk_count": m.chunk_count(),
         "table_sha256": m.table_sha256.hex(),
         "window_bits": m.window_bits or None,
+        "encryption": _encryption(bundle, m),
         "issued": m.issued or None,
         "provenance": {"source_rev": m.source_rev or None, "build_id": m.build_id or None,
                        "builder": m.builder or None, "build_time": m.build_time or None,
@@ -105,6 +106,16 @@ def describe(bundle):
         "table": _table(bundle, m),
     }
     return info
+
+
+def _encryption(bundle, m):
+    # Who can decrypt: the key ids of keys/ (each a recipient's file).
+    if not m.suite:
+        return None
+    folder = os.path.join(bundle, "keys")
+    ids = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+    return {"suite": "x25519-hkdf-sha256-aes128-cbc", "key_check": m.key_check.hex(),
+            "recipients": ids}
 
 
 def _table(bundle, m):
@@ -178,6 +189,11 @@ def text(info):
     row("chunk table", "sha256 {}".format(info["table_sha256"]))
     if info["window_bits"]:
         row("deflate window", "{} bits".format(info["window_bits"]))
+    enc = info["encryption"]
+    if enc:
+        row("encrypted", "{} for {} key{}: {}".format(enc["suite"], len(enc["recipients"]),
+                                                       "" if len(enc["recipients"]) == 1 else "s",
+                                                       ", ".join(enc["recipients"]) or "-"))
     if info["issued"]:
         row("issued", timefmt.show(info["issued"]))
     p = info["provenance"]

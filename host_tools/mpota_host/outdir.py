@@ -18,7 +18,7 @@ import tempfile
 
 from .errors import CommandError
 
-BUNDLE_PARTS = ("manifest", "table", "chunks", "roots", "stream")
+BUNDLE_PARTS = ("manifest", "table", "chunks", "roots", "stream", "keys")
 # mpota serve's default state directory: kept, not replaced.
 SERVE_STATE = ".mpota-serve"
 

@@ -45,6 +45,11 @@ _WORDS = {
     "halted": "the plan was halted, which is final: release with a new plan",
     "no-memory": "the board's heap had no room for the update (the TLS context wants about 40 KB "
                  "in one piece): update early after a reset, or give the agent a smaller buffer",
+    "unknown-cipher": "the bundle is encrypted with a cipher this agent or board does not have",
+    "not-for-device": "the bundle is encrypted for other devices: sign it again with this device's "
+                      "or its class's key in --encrypt-for",
+    "bad-key-wrap": "the bundle's key file for this device does not unwrap to the signed content key: "
+                    "the keys/ file is damaged or replaced; publish the bundle again",
     # Found only by `mpota verify REPO` and `mpota publish`.
     "missing-control": "the repository has plans but no control document: nothing rolls out",
     "missing-plan": "the control document names a plan that plans/ does not hold",

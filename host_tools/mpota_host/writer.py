@@ -49,6 +49,9 @@ class Params:
     builder: str = ""
     build_time: Optional[int] = None
     sbom_sha256: Optional[bytes] = None
+    # Encryption (docs/FORMAT.md, "Encryption"): raw X25519 public keys of
+    # the devices or classes that may decrypt; empty: not encrypted.
+    encrypt_for: List[bytes] = dc_field(default_factory=list)
 
 
 U32 = 2**32 - 1
@@ -134,7 +137,7 @@ def root_version(doc):
     return F.root(doc, F.frame(doc, F.DOC_ROOT)).version
 
 
-def manifest_fields(params, image_size, image_sha, table_sha):
+def manifest_fields(params, image_size, image_sha, table_sha, sealer=None):
     """The manifest's fields in the order the format requires."""
     f = [D.text(F.T_PRODUCT, params.product), D.text(F.T_DEVICE_CLASS, params.device_class)]
     f += [D.text(F.T_HW_REV, h) for h in params.hw_revs]
@@ -154,6 +157,8 @@ def manifest_fields(params, image_size, image_sha, table_sha):
     f.append(D.field(F.T_TABLE_SHA256, table_sha))
     if params.compress == "deflate":
         f.append(D.uint(F.T_WINDOW_BITS, params.window_bits, 1))
+    if sealer is not None:
+        f.append(D.field(F.T_ENCRYPTION, sealer.field()))
     if params.issued is not None:
         f.append(D.uint(F.T_ISSUED, params.issued, 8))
     if params.source_rev:
@@ -186,7 +191,7 @@ def _put(path, data):
             f.write(data)
 
 
-def _chunk(src, i, size, params, out, image_h, stream):
+def _chunk(src, i, size, params, out, image_h, stream, sealer):
     # Read, hash, maybe compress and store chunk i (and append it to the
     # stream file); return its table entry.
     try:
@@ -203,6 +208,9 @@ def _chunk(src, i, size, params, out, image_h, stream):
         if len(packed) < len(raw):
             codec, stored = F.CODEC_DEFLATE, packed
             stored_sha = hashlib.sha256(packed).digest()
+    if sealer is not None:
+        stored = sealer.chunk(stored, raw_sha)
+        stored_sha = hashlib.sha256(stored).digest()
     _put(os.path.join(out, "chunks", stored_sha.hex()), stored)
     stream.write(stored)
     return entry(codec, stored, stored_sha, raw_sha)
@@ -218,7 +226,7 @@ def _open_image(image):
         raise CommandError("cannot read {}: {}".format(image, e.strerror)) from None
 
 
-def _write_chunks(src, size, params, out, progress):
+def _write_chunks(src, size, params, out, progress, sealer=None):
     """Write every chunk, the table and the stream file into `out`; return
     (image SHA-256, table SHA-256)."""
     os.mkdir(os.path.join(out, "chunks"))
@@ -230,7 +238,7 @@ def _write_chunks(src, size, params, out, progress):
     spartial = os.path.join(out, STREAM, "partial")
     with open(partial, "wb") as table, open(spartial, "wb") as stream:
         for i in range(count):
-            e = _chunk(src, i, size, params, out, image_h, stream)
+            e = _chunk(src, i, size, params, out, image_h, stream, sealer)
             table.write(e)
             table_h.update(e)
             if progress:
@@ -257,14 +265,26 @@ def write_bundle(image, out, params, signers, force=False, roots=(), progress=No
         if v in versions:
             raise CommandError("two --root documents have version {}".format(v))
         versions[v] = doc
+    sealer = None
+    if params.encrypt_for:
+        from .seal import Sealer
+
+        sealer = Sealer(params.encrypt_for)
+        wraps = sealer.wraps()
     size, src = _open_image(image)
     with src, outdir.staged(out, force) as tmp:
-        image_sha, table_sha = _write_chunks(src, size, params, tmp, progress)
+        image_sha, table_sha = _write_chunks(src, size, params, tmp, progress, sealer)
+        if sealer is not None:
+            # The content secret wrapped for each recipient: keys/<id>.
+            os.mkdir(os.path.join(tmp, "keys"))
+            for name, data in wraps.items():
+                with open(os.path.join(tmp, *name.split("/")), "wb") as f:
+                    f.write(data)
         for v, doc in versions.items():
             os.makedirs(os.path.join(tmp, "roots"), exist_ok=True)
             with open(os.path.join(tmp, "roots", str(v)), "wb") as f:
                 f.write(doc)
-        signed = D.unsigned(F.DOC_MANIFEST, manifest_fields(params, size, image_sha, table_sha))
+        signed = D.unsigned(F.DOC_MANIFEST, manifest_fields(params, size, image_sha, table_sha, sealer))
         doc = D.assemble(signed, D.sign(signed, [], signers))
         # The device parser must accept what we wrote.
         F.manifest(doc, F.frame(doc, F.DOC_MANIFEST))

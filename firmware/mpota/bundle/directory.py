@@ -75,17 +75,22 @@ def _feed(f, checks, buf):
             c.update(view[:n])
 
 
-def verify(bundle, root, progress=None, **policy):
+def verify(bundle, root, progress=None, decrypt=None, **policy):
     """Verify every byte of the bundle in directory `bundle` against `root`.
 
     policy: the device facts trust.verify_manifest() takes. progress, if
     given, is called as progress(chunks_done, chunk_count) after each chunk.
-    Returns the manifest; raises BundleError with the reason otherwise.
+    An encrypted bundle's chunks are checked as stored (the ciphertext the
+    signed table names); with decrypt (a function of the verified
+    manifest giving the chunk cipher of a recipient's key) the plaintext
+    and the image are checked too. Returns the manifest; raises
+    BundleError with the reason otherwise.
     """
     buf = bytearray(F.MAX_DOC + 1)
     doc = read_doc(bundle + "/manifest", buf, "missing-manifest")
     m = trust.verify_manifest(root, doc, **policy)
     doc = buf = None
+    cipher = decrypt(m) if decrypt is not None and m.suite else None
     data = bytearray(_BUF)
 
     table_name = "{}/table/{}".format(bundle, _hex(m.table_sha256))
@@ -94,7 +99,9 @@ def verify(bundle, root, progress=None, **policy):
         check = TableCheck(m)
         _feed(tf, (check,), data)
         check.finish()
-        image = Expect(m.image_size, m.image_sha256, "hash-mismatch")
+        # An encrypted bundle without its key: the image cannot be seen.
+        image = Expect(m.image_size, m.image_sha256, "hash-mismatch") \
+            if cipher is not None or not m.suite else None
         e = Entry()
         count = m.chunk_count()
         for i in range(count):
@@ -102,20 +109,28 @@ def verify(bundle, root, progress=None, **policy):
             if tf.readinto(e.buf) != F.ENTRY_SIZE:
                 raise BundleError("truncated-table")
             e.load(m, i)
-            _chunk(bundle, m, e, image, data)
+            _chunk(bundle, m, e, image, data, cipher)
             if progress:
                 progress(i + 1, count)
-        image.finish()
+        if image is not None:
+            image.finish()
     finally:
         tf.close()
     return m
 
 
-def _chunk(bundle, m, e, image, data):
+def _chunk(bundle, m, e, image, data, cipher):
     name = "{}/chunks/{}".format(bundle, _hex(e.stored_sha))
     stored = Expect(e.stored_len, e.stored_sha, "truncated-chunk")
     f = _open(name, "missing-chunk")
     try:
+        if m.suite:
+            _feed(f, (stored,), data)
+            stored.finish()
+            if image is not None:
+                f.seek(0)
+                _plain(_decrypted(f, e, cipher), m, e, image, data)
+            return
         if e.codec == F.CODEC_NONE:
             # The entry was checked: stored bytes and hash are the raw ones.
             _feed(f, (stored, image), data)
@@ -130,3 +145,25 @@ def _chunk(bundle, m, e, image, data):
         raw.finish()
     finally:
         f.close()
+
+
+def _decrypted(f, e, cipher):
+    # The chunk's plaintext (stored bytes are at most a chunk: read whole).
+    import io
+
+    buf = bytearray(e.stored_len)
+    if f.readinto(buf) != e.stored_len:
+        raise BundleError("truncated-chunk")
+    cipher.begin(e.raw_sha)
+    cipher.decrypt(buf)
+    if e.codec == F.CODEC_NONE:
+        buf = buf[:e.raw_len]  # the rest: the last block's zero padding
+    return io.BytesIO(buf)
+
+
+def _plain(f, m, e, image, data):
+    raw = Expect(e.raw_len, e.raw_sha, "truncated-chunk")
+    if e.codec != F.CODEC_NONE:
+        f = inflate.reader(f, m.window_bits)
+    _feed(f, (raw, image), data)
+    raw.finish()

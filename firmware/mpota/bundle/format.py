@@ -53,6 +53,9 @@ T_IMAGE_SHA256 = const(0x0C)
 T_CHUNK_SIZE = const(0x0D)
 T_TABLE_SHA256 = const(0x0E)
 T_WINDOW_BITS = const(0x0F)
+# Encryption: below OPTIONAL_TAG, so an agent from before it refuses an
+# encrypted bundle ('unknown-field') instead of installing ciphertext.
+T_ENCRYPTION = const(0x10)
 T_ISSUED = const(0x81)  # optional: older agents skip it
 # Build provenance (optional too: an agent before them skips all five).
 T_SOURCE_REV = const(0x82)
@@ -108,6 +111,16 @@ MAX_WINDOW_BITS = const(15)
 MAX_IMAGE_SIZE = const(0x3FFFFFFF)
 MAX_ROTATIONS = const(64)  # roots a reader applies in one go
 
+# Encryption (docs/FORMAT.md, "Encryption"): suite u8, then the content
+# key check. A keys/<recipient id> file: ephemeral X25519 public key and
+# the wrapped content secret.
+SUITE_X25519_AES128 = const(1)
+KEY_CHECK_SIZE = const(16)
+ENCRYPTION_SIZE = const(17)
+WRAP_SIZE = const(64)
+SECRET_SIZE = const(32)
+AES_BLOCK = const(16)
+
 # Rollout limits (docs/ROLLOUT.md). Shares are basis points of BASIS.
 BASIS = const(10000)
 STATE_RUN = const(1)
@@ -151,6 +164,7 @@ _MANIFEST_SPEC = bytes((
     T_CHUNK_SIZE, 4, 4, 1, 1,
     T_TABLE_SHA256, HASH_SIZE, HASH_SIZE, 1, 1,
     T_WINDOW_BITS, 1, 1, 0, 1,
+    T_ENCRYPTION, ENCRYPTION_SIZE, ENCRYPTION_SIZE, 0, 1,
     T_ISSUED, 8, 8, 0, 1,
     T_SOURCE_REV, 1, MAX_PROVENANCE, 0, 1,
     T_BUILD_ID, 1, MAX_PROVENANCE, 0, 1,
@@ -283,6 +297,9 @@ class Manifest:
         self.builder = ""
         self.build_time = 0
         self.sbom_sha256 = None
+        # Encryption: suite 0 = none; key_check, the content key's check.
+        self.suite = 0
+        self.key_check = None
         self.signers = ()
 
     def chunk_count(self):
@@ -321,6 +338,11 @@ def manifest(doc, signed):
             m.builder = text(doc, pos, n, 0x20)
         elif tag == T_SBOM_SHA256:
             m.sbom_sha256 = bytes(doc[pos:pos + n])
+        elif tag == T_ENCRYPTION:
+            if doc[pos] != SUITE_X25519_AES128:
+                raise BundleError("unknown-cipher")
+            m.suite = doc[pos]
+            m.key_check = bytes(doc[pos + 1:pos + n])
         else:
             v = uint(doc, pos, n)
             if tag == T_TARGET:

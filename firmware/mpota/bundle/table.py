@@ -57,6 +57,19 @@ def _problem(m, i, b, off):
     codec = b[off + F.E_CODEC]
     stored = F.uint(b, off + F.E_STORED_LEN, 4)
     raw = m.chunk_len(i)
+    if m.suite:
+        # Encrypted: whole AES blocks, the plaintext (raw or deflated)
+        # padded with zeros to the next one.
+        most = (raw + F.AES_BLOCK - 1) // F.AES_BLOCK * F.AES_BLOCK
+        if codec != F.CODEC_NONE and codec != F.CODEC_DEFLATE:
+            return "unknown-codec"
+        if stored % F.AES_BLOCK or stored < F.AES_BLOCK or stored > most:
+            return "malformed"
+        if codec == F.CODEC_NONE and stored != most:
+            return "malformed"
+        if codec == F.CODEC_DEFLATE and not m.window_bits:
+            return "malformed"
+        return None
     if codec == F.CODEC_NONE:
         # Stored as is: the two lengths and the two hashes must agree.
         if stored != raw:

@@ -49,6 +49,8 @@ REASONS = (
     "bad-app",
     # A heap too small or too cut up for the update's buffers.
     "no-memory",
+    # Encrypted bundles (docs/FORMAT.md, "Encryption").
+    "unknown-cipher", "not-for-device", "bad-key-wrap",
 )
 
 

@@ -121,6 +121,15 @@ class Install:
             return rep
         if same(m.image_sha256[:8], st.bad_sha):
             self._refuse(AgentError("reverted"))
+        if m.suite:
+            # The content key, from the device's own key: a bundle for
+            # other devices is refused here, before anything is written.
+            from .sealed import open_cipher
+
+            try:
+                self.t.cipher = open_cipher(dev, self.t.src, m)
+            except BundleError as e:
+                self._refuse(e)
         i = self.force_slot
         if i is None:
             i = dev.bank.next()
@@ -282,10 +291,10 @@ class Install:
         if run:
             run.chunk(run.offset(c), run.run_end(c))
         try:
-            if e.codec == F.CODEC_NONE:
+            if e.codec == F.CODEC_NONE and self.t.cipher is None:
                 self.t.plain(name, self.slot, off, e, run)
             else:
-                self.t.deflated(name, self.slot, off, e, c, self.m, run)
+                self.t.staged(name, self.slot, off, e, c, self.m, run)
         except (BundleError, SourceError) as err:
             offer.note(self.dev, self.st, L.CHUNK_FAIL, err.reason, c)
             raise

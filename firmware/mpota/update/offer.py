@@ -59,6 +59,15 @@ def manifest(dev, src, st, persist):
                 # Deflated chunks this board cannot read (CircuitPython
                 # without zlib): refused before anything is downloaded.
                 raise BundleError("unknown-codec")
+        if m.suite:
+            from ..crypto import aes
+            from .sealed import device_keys
+
+            if not aes.available():
+                # AES this board lacks: refused before any download.
+                raise BundleError("unknown-cipher")
+            if not device_keys(dev):
+                raise BundleError("not-for-device")
         if persist:
             # Stored with the install's next state write.
             st.time_floor = clock.raised(st.time_floor, max(m.issued, root.issued))

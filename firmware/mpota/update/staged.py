@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: MIT
-"""A deflated chunk: its stored bytes staged in the scratch area and
-checked, then inflated into the slot and checked again (only bytes whose
-stored hash matched reach the decompressor). Imported only for bundles
-with deflated chunks."""
+"""A chunk that cannot go straight into the slot, deflated or encrypted:
+its stored bytes staged in the scratch area and checked against the
+signed table, then decrypted (sealed.py) and/or inflated into the slot and
+checked again. Only bytes whose stored hash matched reach the cipher or
+the decompressor. Imported only for bundles with such chunks."""
 
+from ..bundle import format as F
 from ..bundle import inflate
 from ..bundle.error import BundleError
 from ..bundle.table import Expect
@@ -11,10 +13,11 @@ from ..errors import AgentError
 from .stream import RegionStream
 
 
-def deflated(t, name, region, off, e, c, m, run=None):
+def staged(t, name, region, off, e, c, m, run=None):
     """Chunk e (number c of manifest m), fetched through transfer t into
     region at off."""
     area = t.dev.chunks
+    # Stored bytes never exceed the chunk size (FORMAT.md, "Chunk table").
     stride = (m.chunk_size + area.sector_size - 1) // area.sector_size * area.sector_size
     places = area.size // stride
     if not places:
@@ -26,12 +29,23 @@ def deflated(t, name, region, off, e, c, m, run=None):
     t.download(name, e.stored_len, stored, area, at, "missing-chunk",
                "truncated-chunk", t.hold, run)
     stored.finish()
-    # Only bytes whose stored hash matched reach the decompressor.
-    stream = RegionStream(area, at, e.stored_len)
+    if t.cipher is not None:
+        from .sealed import SealedStream
+
+        stream = SealedStream(area, at, e.stored_len, t.cipher, e.raw_sha)
+    else:
+        stream = RegionStream(area, at, e.stored_len)
     raw = Expect(e.raw_len, e.raw_sha, "truncated-chunk")
     p = t.pump
     p.start(region, off, e.raw_len, raw)
     p.hold = t.hold
+    if e.codec == F.CODEC_NONE:
+        # Encrypted, not deflated: the plaintext's first raw_len bytes
+        # (the rest is the zero padding of the last block).
+        if not p.run(stream):
+            raise BundleError("truncated-chunk")
+        raw.finish()
+        return
     t.room(False)
     rd = None
     try:

@@ -27,6 +27,8 @@ class Transfer:
         # Tests set (micropython.heap_lock, micropython.heap_unlock).
         self.hold = None
         self.reserved = None
+        # An encrypted bundle's chunk cipher (sealed.py), set by the install.
+        self.cipher = None
         self.bits = dev.inflate_bits
         if self.bits:
             self.room(True)
@@ -104,13 +106,13 @@ class Transfer:
                       "truncated-chunk", self.hold, run)
         check.finish()
 
-    def deflated(self, name, region, off, e, c, m, run=None):
+    def staged(self, name, region, off, e, c, m, run=None):
         """Stage the stored bytes in the scratch area, check them, then
-        inflate into region at off and check the result (staged.py:
-        compiled only for a bundle with deflated chunks)."""
-        from .staged import deflated
+        decrypt and/or inflate into region at off and check the result
+        (staged.py: compiled only for a bundle that needs it)."""
+        from .staged import staged
 
-        deflated(self, name, region, off, e, c, m, run)
+        staged(self, name, region, off, e, c, m, run)
 
     def room(self, keep, bits=None):
         """Reserve (keep) or hand over the decompressor's space.
