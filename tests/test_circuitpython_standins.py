@@ -16,7 +16,8 @@ from targets import BUILD, ROOT
 
 LIB = ROOT / "tests" / "circuitpython" / "lib"
 STUBS = BUILD / "stubs" / "circuitpython"
-CHECKED = ("wifi", "socketpool", "zlib", "dualbank", "microcontroller", "storage", "supervisor")
+CHECKED = ("wifi", "socketpool", "zlib", "dualbank", "microcontroller", "storage", "supervisor",
+           "aesio")
 
 
 def _defs(tree):
