@@ -30,7 +30,9 @@ app unpacked at the last reboot). Commands:
                   --backoff-ms N, --now T, --device-id ID (staged
                   rollouts), --fleet URL and --identity FILE (reports to
                   mpota fleet; FILE: the secret mpota fleet enroll wrote,
-                  copied into DIR/identity); --force to provision a
+                  copied into DIR/identity), --decrypt-key FILE (an
+                  X25519 key for encrypted bundles, 32 raw bytes: copied
+                  into DIR/decrypt.key); --force to provision a
                   device again (a factory reset: counters and log start
                   over)
   set KEY VALUE   change one configuration entry (source, ca, now, ...)
@@ -51,7 +53,7 @@ when the command is missing or unknown)."""
 _PROVISION = ("root", "bundle", "device_class", "source", "ca", "allow_http", "product",
               "hw_rev", "bank", "slot_size", "table_size", "chunk_area", "sector", "page",
               "write", "max_attempts", "backoff_ms", "now", "force", "device_id", "fleet",
-              "identity")
+              "identity", "decrypt_key")
 _NUMBERS = ("slot_size", "table_size", "chunk_area", "max_attempts", "buffer", "inflate_bits",
             "retries", "backoff_ms", "now", "poll_min", "poll_max")
 _FLAGS = ("allow_http", "clock")
@@ -170,6 +172,8 @@ def provision(base, args):
     for key in ("hw_rev", "device_id", "fleet"):
         if key in o:
             cfg[key] = o[key]
+    if "decrypt_key" in o:
+        cfg["decrypt_keys"] = ["decrypt.key"]
     if "ca" in o:
         cfg["ca"] = _abs(o["ca"])
     if "now" in o:
@@ -191,6 +195,14 @@ def provision(base, args):
             # The secret goes to its own file, never into mpota.json.
             with open(base + "/identity", "wb") as f:
                 f.write(_read(o["identity"]))
+        if "decrypt_key" in o:
+            # Likewise the X25519 key of encrypted bundles (32 raw bytes).
+            key = _read(o["decrypt_key"])
+            if len(key) != 32:
+                raise _Fail("--decrypt-key {}: not 32 raw bytes (mpota keygen --x25519 --raw)".format(
+                    o["decrypt_key"]))
+            with open(base + "/decrypt.key", "wb") as f:
+                f.write(key)
         dev = _device(base)
         rep = run(dev, root, dev.source(_abs(o["bundle"])), _bar)
     except BaseException:
@@ -206,7 +218,7 @@ def _unprovision(base):
 
     from . import apptar
 
-    for name in (_CONFIG, "flash", "identity"):
+    for name in (_CONFIG, "flash", "identity", "decrypt.key"):
         try:
             os.remove(base + "/" + name)
         except OSError:
@@ -363,6 +375,11 @@ def status(base, args):
     print("min security counter: {}".format(st.min_counter))
     print("last sequence: {}".format(st.last_sequence))
     print("root version: {}".format(st.root_version))
+    if dev.cfg.get("decrypt_keys"):
+        from .update.sealed import device_ids
+
+        # The public ids only: the private keys never leave their files.
+        print("decrypt keys: {}".format(" ".join(device_ids(dev))))
     if dev.cfg.get("device_id"):
         print("rollouts: device {} control version {} revocations version {} "
               "halted plans {} time floor {}".format(
