@@ -71,6 +71,11 @@ SETUPS = {
     "rp2-region": dict(bank="flash", sector=4 * KB, page=256, write=256, chunk=4 * KB,
                        compress="none", shared=12 * KB, own=16 * KB, slot=48 * KB,
                        rp2=16 * KB, storage=272 * KB),
+    # Encrypted bundles (docs/FORMAT.md, "Encryption") on RP2040-like
+    # flash: every fetched chunk is staged, checked, decrypted, inflated.
+    "nor-4k-sealed": dict(bank="flash", sector=4 * KB, page=256, write=256, chunk=4 * KB,
+                          compress="deflate", shared=12 * KB, own=16 * KB, slot=48 * KB,
+                          sealed=True),
     # App directories on a filesystem: image files, state files and the
     # unpacked app are the operations.
     "app-dir": dict(bank="dir", sector=4 * KB, page=4 * KB, write=1, chunk=1 * KB,
@@ -82,7 +87,9 @@ CYCLES = ("good", "bad", "unbootable", "rollout")
 # The bounded sample of `make test`: every STRIDE-th operation (strides
 # that do not divide the counts, so the sample walks through every kind).
 SAMPLE = {"nor-4k": 7, "nor-4k-pages": 13, "nor-64k": 37, "mcu-2k-w16": 5, "esp32": 7,
-          "esp32-no-rollback": 9, "rp2-region": 11, "app-dir": 3}
+          "esp32-no-rollback": 9, "rp2-region": 11, "app-dir": 3, "nor-4k-sealed": 17}
+# The device key of the encrypted setups (a fixed test key).
+SEALED_KEY = hashlib.sha256(b"mpota power-cut device key").digest()
 
 
 def _noise(seed, n):
@@ -120,9 +127,15 @@ def _bundle(work, name, version, setup, rotate=False, chip=espapp.CHIP_ESP32):
     else:
         data = _app(work / (name + "-src"), version, setup)
         target = "app"
+    sealed = {}
+    if setup.get("sealed"):
+        from mpota_host import seal
+
+        sealed["encrypt_for"] = [seal.public_of(SEALED_KEY)]
     path = kit.bundle(work, name, data, version=version, security_counter=version,
                       sequence=10 + version, target=target, device_class="cut",
-                      chunk_size=setup["chunk"], compress=setup["compress"], window_bits=10)
+                      chunk_size=setup["chunk"], compress=setup["compress"], window_bits=10,
+                      **sealed)
     if rotate:
         (path / "roots").mkdir()
         (path / "roots" / "2").write_bytes(
@@ -151,6 +164,9 @@ def _spec(work, name, setup, cycle, stride, sabotage=None):
         config["dir"] = "."
     if "rp2" in setup:
         config["flash"] = {"rp2": setup["rp2"], "sector": setup["sector"]}
+    if setup.get("sealed"):
+        (work / "device.x25519").write_bytes(SEALED_KEY)
+        config["decrypt_keys"] = [str(work / "device.x25519")]
     root, repo = str(kit.root(work)), None
     if cycle == "rollout":
         root, repo = _rollout_repo(work, new)
