@@ -352,3 +352,29 @@ def test_status_shows_the_recipient_id_and_never_the_private_key(unix_target, tm
     everything = status + out.stdout + out.stderr + kit.sim(dev, "log").stdout + \
         (dev / "mpota.json").read_text()
     assert DEVICE.hex()[:16] not in everything and DEVICE.hex()[-16:] not in everything
+
+
+def test_encrypted_deflated_app_installs_on_circuitpython_through_aesio(cpy, tmp_path, bundles):
+    import targets
+
+    v1 = kit.app_bundle(tmp_path, "cpy1", 1)
+    v2 = kit.app_bundle(tmp_path, "cpy2", 2, compress="deflate", encrypt_for=[seal.public_of(DEVICE)])
+    r = kit.run(cpy, """
+from mpota import trial
+from mpota.crypto import aes, x25519
+from mpota.source.local import LocalSource
+from mpota.update.install import Install
+emit("runtime", [aes.kind(), x25519.IMPLEMENTATION])
+dev = device({base!r}, bank="dir", target="app", slot_size=131072, decrypt_keys=[{key!r}])
+provision(dev, {root!r}, {v1!r})
+emit("install", report(Install(dev, LocalSource({v2!r})).run()))
+b = trial.boot(dev)
+emit("boot", [b.version, b.trial])
+""".format(base=str(tmp_path / "dev"), key=str(bundles["dir"] / "device.key"),
+           root=str(bundles["root"]), v1=str(v1), v2=str(v2)),
+        extra_path=list(targets.CPY_PATH), timeout=300)
+    # CircuitPython has no cryptolib and no C module: aesio, and X25519
+    # on Python integers.
+    assert r["runtime"] == ["aesio", "python"]
+    assert r["install"]["outcome"] == "installed" and r["install"]["fetched"] > 0
+    assert r["boot"] == [2, True]
