@@ -45,7 +45,7 @@ ARCH := $(NATMOD_ARCHS)
 UNIX_VARS := VARIANT=standard PROG=micropython \
 	MICROPY_SSL_AXTLS=0 MICROPY_SSL_MBEDTLS=1 MICROPY_PY_BTREE=0 \
 	FROZEN_MANIFEST=$(ROOT)/boards/unix/manifest.py MICROPY_MPYCROSS=$(MPY_CROSS)
-QEMU_VARS := USER_C_MODULES=$(CMOD) MICROPY_MPYCROSS=$(MPY_CROSS)
+QEMU_VARS := USER_C_MODULES=$(CMOD) MICROPY_MPYCROSS=$(MPY_CROSS) MPOTA_MBEDTLS_DIR=$(BUILD)/mbedtls
 QEMU_TRACK := $(wildcard $(ROOT)/boards/qemu/*.mk $(ROOT)/boards/qemu/*.h)
 
 # The sub-builds run their own make with their own -j.

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Installs the Debian packages the build and the tests need, and fetches
-# MicroPython's source from Debian's `micropython` source package.
+# MicroPython's and mbedtls's source from Debian's `micropython` and
+# `mbedtls` source packages.
 # Idempotent: a second run only checks that everything is in place.
 set -eu
 
@@ -56,7 +57,7 @@ ensure_deb_src() {
     fi
     keyring=$(keyring_for)
     {
-        echo "# Added by mpota setup: MicroPython's source package only (no binaries)."
+        echo "# Added by mpota setup: source packages only (micropython, mbedtls; no binaries)."
         echo "Types: deb-src"
         echo "URIs: $mirror"
         echo "Suites: $SUITE"
@@ -66,7 +67,8 @@ ensure_deb_src() {
     echo "setup: added deb-src for $SUITE from $mirror"
 }
 
-if [ -f "$stamp" ] && [ -z "$(missing_packages)" ] && [ -f "$top/build/micropython/.mpota-version" ]; then
+if [ -f "$stamp" ] && [ -z "$(missing_packages)" ] && [ -f "$top/build/micropython/.mpota-version" ] \
+    && [ -f "$top/build/mbedtls/.mpota-version" ]; then
     exit 0
 fi
 
@@ -80,5 +82,6 @@ if [ -n "$need" ]; then
 fi
 
 "$top/scripts/fetch-micropython.sh"
+"$top/scripts/fetch-mbedtls.sh"
 mkdir -p "$top/build"
 touch "$stamp"

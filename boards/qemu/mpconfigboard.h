@@ -18,3 +18,7 @@
 #define MICROPY_EMIT_INLINE_THUMB (1)
 #define MICROPY_EMIT_INLINE_THUMB_FLOAT (0)
 #endif
+
+// cryptolib, as stock rp2 and esp32 firmware has it: AES-ECB and AES-CBC
+// from mbedtls (see board.mk for how it is built).
+#define MICROPY_PY_CRYPTOLIB (1)
