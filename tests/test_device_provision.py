@@ -120,3 +120,32 @@ def test_esp32_bank_defaults_to_firmware_in_the_boards_own_folder():
     cfg = board_config("esp32", bank="esp32")
     assert (cfg["target"], cfg["dir"]) == ("firmware", ".")
     assert board_config("esp32")["target"] == "app"
+
+
+def test_decrypt_keys_go_to_their_own_files_are_shown_by_id_only_and_decrypt_a_push(board, tmp_path):
+    from mpota_host import seal
+
+    own, cls = tmp_path / "board", tmp_path / "class"
+    pub = seal.write_pair(str(own), False)[1]
+    seal.write_pair(str(cls), False, raw=True)
+    proc = device(board, "provision", "--root", str(kit.root(tmp_path)), "--device-class",
+                  kit.DEVICE_CLASS, "--slot-size", "131072", "--decrypt-key", str(own) + ".key",
+                  "--decrypt-key", str(cls) + ".key", "--json")
+    assert proc.returncode == 0, proc.stderr
+    keys = [seal.load_private(str(p) + ".key") for p in (own, cls)]
+    assert [(board.home / "decrypt-{}.key".format(i)).read_bytes() for i in (0, 1)] == keys
+    ids = [seal.recipient_id(seal.public_of(k)) for k in keys]
+    assert ok_json(board, "status")["decrypt_keys"] == ids
+    assert "decrypt keys: {}".format(" ".join(ids)) in device(board, "status").stdout
+    rep = ok_json(board, "push", kit.app(tmp_path, "v1", 1, 20000, encrypt_for=[seal.load_public(pub)]))
+    assert rep["outcome"] == "installed"
+    shown = proc.stdout + device(board, "status", "--json").stdout + device(board, "log").stdout
+    for k in keys:
+        assert k.hex() not in shown and repr(k)[2:-1] not in shown
+
+
+def test_a_signing_key_is_refused_as_a_decrypt_key_before_the_board_is_asked(tmp_path):
+    key, _ = f.keys("prov-signer")[0].write(tmp_path)
+    proc = f.cli("device", "provision", "--root", str(kit.root(tmp_path)), "--device-class", "x",
+                 "--port", str(tmp_path / "no-board"), "--decrypt-key", str(key))
+    assert proc.returncode == 1 and "is not an X25519 private key" in proc.stderr

@@ -178,7 +178,12 @@ def status():
                       "sbom_sha256": _hex_or_none(st.active_sbom)},
            "trial": None, "min_security_counter": st.min_counter,
            "last_sequence": st.last_sequence, "root_version": st.root_version,
-           "download": None}
+           "download": None, "decrypt_keys": []}
+    if dev.cfg.get("decrypt_keys"):
+        from .update.sealed import device_ids
+
+        # Recipient ids only: the private keys never leave their files.
+        out["decrypt_keys"] = device_ids(dev)
     if st.trial != NONE:
         out["trial"] = {"slot": st.trial, "version": st.trial_version,
                         "size": st.trial_size, "sha256": _hex(st.trial_sha),

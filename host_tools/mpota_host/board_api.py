@@ -23,7 +23,7 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from mpota.bundle import trust
 from mpota.bundle.error import BundleError
@@ -180,6 +180,8 @@ class Status:
     min_security_counter: int
     last_sequence: int
     root_version: int
+    # Recipient ids of the board's X25519 keys for encrypted bundles.
+    decrypt_keys: Tuple[str, ...] = ()
     raw: Dict[str, Any] = _raw()
 
 
@@ -224,7 +226,7 @@ def _status(st: Dict[str, Any]) -> Status:
         trial=_pick(Trial, st["trial"]) if st.get("trial") else None,
         download=_pick(Download, st["download"]) if st.get("download") else None,
         min_security_counter=st["min_security_counter"], last_sequence=st["last_sequence"],
-        root_version=st["root_version"], raw=st)
+        root_version=st["root_version"], decrypt_keys=tuple(st.get("decrypt_keys") or ()), raw=st)
 
 
 # Run on the board: what mpota.json says of the device, never its keys.
@@ -423,13 +425,23 @@ class Board:
                                       if k in Installed.__dataclass_fields__ and k != "raw"})
 
     def provision(self, root: Union[bytes, PathLike], device_class: str, *, force: bool = False,
-                  identity: Optional[PathLike] = None, **config: Any) -> Provisioned:
+                  identity: Optional[PathLike] = None, decrypt_keys: Sequence[PathLike] = (),
+                  **config: Any) -> Provisioned:
         """Give the board its trust root (a document's bytes, or its file)
         and mpota.json (board_config's arguments: bank, slot_size, ...).
         A provisioned board is refused unless force, which starts it over
         (and forgets its anti-rollback counters). identity: the device's
         fleet secret (the file `mpota fleet enroll` wrote), copied to the
-        board's `identity` file; it is never printed or returned."""
+        board's `identity` file; it is never printed or returned.
+        decrypt_keys: X25519 key files (mpota keygen --x25519: the board's
+        own, its class's) for encrypted bundles, copied to the board's
+        decrypt-N.key files; likewise never printed or returned."""
+        from . import seal
+
+        try:
+            private = [seal.load_private(os.fspath(p)) for p in decrypt_keys]
+        except CommandError as e:
+            raise BoardError(str(e), "usage") from None
         secret = None
         if identity is not None:
             secret = files.read(os.fspath(identity), 64)
@@ -445,6 +457,8 @@ class Board:
         except BundleError as e:
             raise BoardError("{} is not a root document: {}".format(what, e.reason), "usage") from None
         cfg = board_config(device_class, **config)
+        if private:
+            cfg["decrypt_keys"] = ["decrypt-{}.key".format(i) for i in range(len(private))]
         ca = _der(config["ca"]).hex() if config.get("ca") else None
         with self.connect() as link:
             if "ram" not in cfg.get("flash", {}) and B.probe(link).platform == "qemu":
@@ -466,6 +480,11 @@ class Board:
                     link.write_file("identity", secret)
                 else:
                     DR.write(folder, "identity", secret)
+            for name, key in zip(cfg.get("decrypt_keys", ()), private):
+                if folder is None:
+                    link.write_file(name, key)
+                else:
+                    DR.write(folder, name, key)
         res.update({"config": cfg})
         return Provisioned(root_version=res["root_version"], bank=res["bank"], config=cfg, raw=res)
 

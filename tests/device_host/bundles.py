@@ -19,7 +19,7 @@ def root(tmp):
     return path
 
 
-def app(tmp, name, version, size, device_class=DEVICE_CLASS):
+def app(tmp, name, version, size, device_class=DEVICE_CLASS, **kw):
     """A signed app bundle: main.py saying its version, and `size` bytes of
     data that does not compress or repeat, so every chunk is its own file.
     The image (the app archive) is kept next to it as <name>.img."""
@@ -29,7 +29,7 @@ def app(tmp, name, version, size, device_class=DEVICE_CLASS):
     (src / "data.bin").write_bytes(hashlib.shake_256(b"%s %d" % (name.encode(), version)).digest(size))
     return f.bundle(Path(tmp) / name, apppack.pack(str(src)), [UPDATE_KEY], version=version,
                     security_counter=version, sequence=version, target="app",
-                    device_class=device_class, chunk_size=CHUNK)
+                    device_class=device_class, chunk_size=CHUNK, **kw)
 
 
 def chunk_names(bundle):

@@ -25,7 +25,7 @@ def cmd_provision(args):
         slot_size=args.slot_size, table_size=args.table_size, chunk_area=args.chunk_area,
         sector=args.sector, max_attempts=args.max_attempts, server=args.server, ca=args.ca,
         clock=not args.no_clock, device_id=args.device_id, fleet=args.fleet,
-        identity=args.identity)
+        identity=args.identity, decrypt_keys=args.decrypt_key or ())
     show(args, res.raw, "provisioned: device class {}, bank {}, trust root version {}{}; "
                         "next: mpota device push BUNDLE_DIR".format(
                             args.device_class, res.bank, res.root_version,
@@ -77,6 +77,8 @@ def _status_text(st):
     lines.append("min security counter: {}".format(st.min_security_counter))
     lines.append("last sequence: {}".format(st.last_sequence))
     lines.append("root version: {}".format(st.root_version))
+    if st.decrypt_keys:
+        lines.append("decrypt keys: {}".format(" ".join(st.decrypt_keys)))
     lines.append("download: slot {}, {} units done, {} fetched, {} copied, image {}".format(
         d.slot, d.units, d.fetched, d.copied, d.image_sha256[:16]) if d else "download: none")
     return "\n".join(lines)
@@ -179,6 +181,9 @@ def arguments(p):
     c.add_argument("--identity", metavar="FILE",
                    help="the board's fleet secret (SECRETS_DIR/ID.key of mpota fleet enroll), "
                         "copied to the board, never shown")
+    c.add_argument("--decrypt-key", action="append", metavar="KEY",
+                   help="an X25519 key for encrypted bundles (mpota keygen --x25519: the board's own "
+                        "or its class's), copied to the board, never shown; repeat for several")
     c.add_argument("--force", action="store_true", help="provision a board that already is (forgets its counters)")
     c.set_defaults(run=cmd_provision)
 

@@ -22,7 +22,8 @@ HOST_ERROR = 2
 MAX_PAYLOAD = 4096
 PREFIX = "~~"
 
-BUNDLE_NAME = re.compile(r"(manifest|table/[0-9a-f]{64}|chunks/[0-9a-f]{64}|roots/[0-9]{1,10})\Z")
+BUNDLE_NAME = re.compile(r"(manifest|table/[0-9a-f]{64}|chunks/[0-9a-f]{64}|roots/[0-9]{1,10}"
+                         r"|keys/[0-9a-f]{16})\Z")
 
 
 def frame(seq, status, payload=b""):
