@@ -259,6 +259,10 @@ def main():
             "+ {} bytes .rodata (target .text <= {})".format(rodata, MAX_ARMV6M_TEXT))
     print()
     x25519_rows(n)
+    print()
+    import bench_sealed
+
+    bench_sealed.rows(row)
     return 0
 
 
