@@ -138,6 +138,12 @@ def test_table_entries_of_an_encrypted_bundle_are_held_to_whole_blocks(bundles):
     # Deflated, without T_WINDOW_BITS in this manifest: refused.
     assert problem(0, F.CODEC_DEFLATE, 512) == "malformed"
     assert problem(0, 7, 1024) == "unknown-codec"
+    # With a window: whole blocks, from one block up to the raw length's.
+    m = directory.verify(str(bundles["v2ez"]), f.load_root(bundles["root"].read_bytes()))
+    for stored, verdict in ((16, None), (512, None), (1024, None), (1040, "malformed"),
+                            (0, "malformed"), (8, "malformed"), (520, "malformed")):
+        e = bytes((F.CODEC_DEFLATE, 0, 0, 0)) + stored.to_bytes(4, "big") + bytes(64)
+        assert _problem(m, 0, e, 0) == verdict, stored
 
 
 def test_verify_checks_ciphertext_without_the_key_and_the_image_with_it(bundles, tmp_path):

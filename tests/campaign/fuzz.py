@@ -391,12 +391,18 @@ def _targets():
         cs = 1024
         size = data.draw(st.integers((n - 1) * cs + 1, n * cs))
         entries = []
+        # An encrypted bundle's table (docs/FORMAT.md, "Encryption"):
+        # stored lengths in whole AES blocks.
+        sealed = data.draw(st.booleans())
         for i in range(n):
             raw = min(cs, size - i * cs)
             e = bytearray(data.draw(st.binary(min_size=72, max_size=72)))
             if data.draw(st.booleans()):
                 e[0:4] = bytes((data.draw(st.integers(0, 2)), 0, 0, 0))
                 stored = raw if e[0] != 1 else data.draw(st.integers(0, raw + 2))
+                if sealed:
+                    most = -(-raw // 16) * 16
+                    stored = data.draw(st.sampled_from([stored, most, stored // 16 * 16, most + 16]))
                 e[4:8] = stored.to_bytes(4, "big")
                 if e[0] == 0 and data.draw(st.booleans()):
                     e[40:72] = e[8:40]
@@ -408,6 +414,9 @@ def _targets():
         p = f.params(chunk_size=cs, compress="deflate" if window else "none",
                      window_bits=window or 12)
         fields = writer.manifest_fields(p, size, bytes(32), hashlib.sha256(table).digest())
+        if sealed:
+            at = next((k for k, fd in enumerate(fields) if fd[0] > F.T_ENCRYPTION), len(fields))
+            fields.insert(at, D.field(F.T_ENCRYPTION, bytes((F.SUITE_X25519_AES128,)) + bytes(16)))
         signed = D.unsigned(F.DOC_MANIFEST, fields)
         m = trust.verify_manifest(ROOT1, D.assemble(signed, [(A.id, A.sign(signed))]))
         check = T.TableCheck(m)
@@ -426,6 +435,17 @@ def _targets():
             e.buf[:] = table[i * 72:(i + 1) * 72]
             e.load(m, i)
             raw = m.chunk_len(i)
+            if sealed:
+                most = -(-raw // 16) * 16
+                if e.stored_len % 16 or not 16 <= e.stored_len <= most:
+                    raise Finding("encrypted entry {} accepted outside whole blocks".format(i))
+                if e.codec == F.CODEC_NONE and e.stored_len != most:
+                    raise Finding("encrypted stored entry {} accepted with a wrong length".format(i))
+                if e.codec == F.CODEC_DEFLATE and not m.window_bits:
+                    raise Finding("deflate entry {} accepted without a window".format(i))
+                if e.codec not in (F.CODEC_NONE, F.CODEC_DEFLATE):
+                    raise Finding("unknown codec accepted")
+                continue
             if e.codec == F.CODEC_NONE and (e.stored_len != raw or bytes(e.stored_sha) != bytes(e.raw_sha)):
                 raise Finding("stored entry {} accepted with lengths or hashes apart".format(i))
             if e.codec == F.CODEC_DEFLATE and not (m.window_bits and 1 <= e.stored_len <= raw):
