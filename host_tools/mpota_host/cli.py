@@ -134,13 +134,15 @@ def cmd_sign(args):
     m = F.manifest(doc, F.frame(doc, F.DOC_MANIFEST))
     record.note("sign", {"manifest": auditcmd.sha256_hex(doc), "bundle": args.output,
                          "version": m.version, "security_counter": m.security_counter,
-                         "label": m.label, "device_class": m.device_class, "target": args.target},
+                         "label": m.label, "device_class": m.device_class, "target": args.target,
+                         "encrypted_for": [seal.recipient_id(r) for r in params.encrypt_for]},
                 signers)
     if args.json:
         print(json.dumps({"bundle": args.output, "version": m.version, "label": m.label,
                           "security_counter": m.security_counter, "sequence": m.sequence,
                           "image_size": m.image_size, "chunks": m.chunk_count(),
-                          "signatures": len(args.key)}, indent=2))
+                          "signatures": len(args.key),
+                          "encrypted_for": [seal.recipient_id(r) for r in params.encrypt_for]}, indent=2))
         return
     print("wrote {}: {} bytes in {} chunks, version {}, security counter {}, {} signatures".format(
         args.output, m.image_size, m.chunk_count(), m.version, m.security_counter, len(args.key)))
