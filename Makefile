@@ -2,8 +2,8 @@
 # mpota: `make demo` and `make test` are the two commands; each sets up what
 # it needs first. Everything built lands in build/ (git-ignored).
 #
-#   make setup        Debian packages, MicroPython's source, build/venv,
-#                     build/circuitpython-lib, mpy-cross
+#   make setup        Debian packages, MicroPython's and mbedtls's source,
+#                     build/venv, build/circuitpython-lib, mpy-cross
 #   make unix         build/unix/micropython, with our C module
 #   make unix-stock   build/unix-stock/micropython, without it
 #   make unix-cpy     build/unix-cpy/micropython, shaped like a CircuitPython
