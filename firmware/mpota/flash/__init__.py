@@ -10,6 +10,12 @@ A flash (or a window of one, see region.Region) has:
   program(addr, buf)      bits may only go from 1 to 0; addr and len(buf)
                           multiples of write_size; never across a page
   erase(addr)             erase the whole sector starting at addr
+  program_pages(addr, buf)  whole pages from a page boundary: the same as
+                          program() page after page (each page one
+                          operation), in one call
+  blank(addr, n)          True if the n bytes at addr are all erased,
+                          False if not, None if the chip cannot tell
+                          cheaply (read them)
 
 Implementations: nor.NorFile (a file-backed model of a NOR chip, for the
 unix port and the fault campaign), blockdev.BlockFlash (an esp32.Partition

@@ -46,6 +46,13 @@ class BlockFlash:
         bs = self.sector_size
         self.bdev.writeblocks(addr // bs, buf, addr % bs)
 
+    def program_pages(self, addr, buf):
+        # The driver splits at page boundaries itself.
+        self.program(addr, buf)
+
+    def blank(self, addr, n):
+        return None  # not known without reading
+
     def erase(self, addr):
         if addr % self.sector_size:
             raise FlashError("align")

@@ -68,6 +68,9 @@ class NorFile:
             for _ in range(size // self.page_size):
                 f.write(self._ff)
             f.flush()
+            fresh = self._fresh
+            for i in range(len(fresh)):
+                fresh[i] = 1
         if f.seek(0, 2) != size:
             f.close()
             raise FlashError("range")
@@ -126,6 +129,81 @@ class NorFile:
         f.write(buf)
         if self._buffered:
             f.flush()
+
+    def program_pages(self, addr, buf):
+        """Whole pages from a page boundary: what program() does page by
+        page (each page an operation, checked, cut and torn alike), with
+        one write for the pages a cut leaves alone."""
+        n = len(buf)
+        ps = self.page_size
+        check_range(self.size, addr, n)
+        if addr % ps or n % ps:
+            raise FlashError("align")
+        f = self._f
+        first = addr // ps
+        pages = n // ps
+        fresh = self._fresh
+        old = self._old
+        for i in range(pages):
+            if fresh[first + i]:
+                continue
+            f.seek(addr + i * ps)
+            f.readinto(old)
+            if not self._erased(ps):
+                o = i * ps
+                for j in range(ps):
+                    if buf[o + j] & ~old[j] & 0xFF:
+                        raise FlashError("not-erased")
+        for k in range(pages):
+            # Each page its own operation, as program() counts them.
+            fresh[first + k] = 0
+            cut = self._op()
+            self.programs += 1
+            if cut:
+                # The pages before k are programmed, and half of k if torn.
+                keep = k * ps
+                if self.tear:
+                    keep += (ps // 2) // self.write_size * self.write_size
+                f.seek(addr)
+                f.write(memoryview(buf)[:keep])
+                f.flush()
+                raise PowerCut()
+        f.seek(addr)
+        f.write(buf)
+        if self._buffered:
+            f.flush()
+
+    def blank(self, addr, n):
+        """True if the n bytes at addr are all erased: known for a page
+        this object erased and did not program since, read for the rest
+        (a page at a time, in power-of-two pieces)."""
+        check_range(self.size, addr, n)
+        if self.dead:
+            raise PowerCut()
+        ps = self.page_size
+        fresh = self._fresh
+        f = self._f
+        views = self._views
+        while n:
+            k = ps - addr % ps
+            if k > n:
+                k = n
+            if not fresh[addr // ps]:
+                a, left = addr, k
+                while left:
+                    p = 1
+                    while p * 2 <= left and not a & p:
+                        p *= 2
+                    old, ff = views[p]
+                    f.seek(a)
+                    f.readinto(old)
+                    if old != ff:
+                        return False
+                    a += p
+                    left -= p
+            addr += k
+            n -= k
+        return True
 
     def _erased(self, n):
         # True if the n bytes read into _old are all 0xFF (n a power of two).

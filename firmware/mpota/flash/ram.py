@@ -66,14 +66,49 @@ class RamFlash:
                     raise FlashError("not-erased")
         dst[:] = buf
 
+    def program_pages(self, addr, buf):
+        """Whole pages from a page boundary, as program() page by page:
+        the bytes under them checked a sector at a time, one copy."""
+        n = len(buf)
+        ps = self.page_size
+        check_range(self.size, addr, n)
+        if addr % ps or n % ps:
+            raise FlashError("align")
+        m = self.mem
+        if not self.blank(addr, n):
+            for i in range(n):
+                if buf[i] & ~m[addr + i] & 0xFF:
+                    raise FlashError("not-erased")
+        # Through a view: storing into a slice of the memoryview itself
+        # copies byte by byte on MicroPython.
+        m[addr:addr + n][:] = buf
+
+    def blank(self, addr, n):
+        """True if the n bytes at addr are all erased (compared a sector
+        at a time)."""
+        check_range(self.size, addr, n)
+        ff = self._sector()
+        s = len(ff)
+        m = self.mem
+        while n:
+            k = s if n >= s else n
+            if not m[addr:addr + k] == (ff if k == s else ff[:k]):
+                return False
+            addr += k
+            n -= k
+        return True
+
+    def _sector(self):
+        if self._ffs is None:
+            # A sector of erased bytes, made when first needed: one copy
+            # per erase rather than one per page (each a slice to collect).
+            self._ffs = memoryview(b"\xff" * self.sector_size)
+        return self._ffs
+
     def erase(self, addr):
         s = self.sector_size
         check_erase(self, addr)
-        if self._ffs is None:
-            # A sector of erased bytes, made at the first erase: one copy
-            # per erase rather than one per page (each a slice to collect).
-            self._ffs = b"\xff" * s
-        self.mem[addr:addr + s] = self._ffs
+        self.mem[addr:addr + s][:] = self._sector()
 
     def erase_all(self):
         """Erase every sector: a fresh chip, as provisioning wants it."""

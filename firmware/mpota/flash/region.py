@@ -33,6 +33,14 @@ class Region:
         self._check(addr, len(buf))
         self.flash.program(self.base + addr, buf)
 
+    def program_pages(self, addr, buf):
+        self._check(addr, len(buf))
+        self.flash.program_pages(self.base + addr, buf)
+
+    def blank(self, addr, n):
+        self._check(addr, n)
+        return self.flash.blank(self.base + addr, n)
+
     def erase(self, addr):
         self._check(addr, self.sector_size)
         self.flash.erase(self.base + addr)

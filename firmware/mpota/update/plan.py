@@ -30,7 +30,9 @@ class Plan:
     def __init__(self, inst, per):
         self.inst = inst
         self.per = per
-        w = max(per, _WINDOW // per * per)
+        # A window of whole units, no larger than the image needs.
+        n = inst.m.chunk_count()
+        w = max(per, min(_WINDOW, (n + per - 1) // per * per) // per * per)
         self.kind = bytearray(w)
         self.dirty = bytearray(w // per)
         self.u0 = self.u1 = 0
@@ -39,15 +41,7 @@ class Plan:
         self.rec = inst.stream
         if self.rec:
             self.rec.plan(self, w)
-        # Erased bytes as views the sizes of the pump's: a blank range is
-        # told by comparing (no hash).
-        pump = inst.pump
-        n = min(pump.size, _FF)
-        ff = bytearray(n)
-        for i in range(n):
-            ff[i] = 0xFF
-        ffv = memoryview(ff)
-        self.ff = [ffv[:len(v)] for v in pump.ladder if len(v) <= n]
+        self.ff = None  # made by _blank when first needed
         # Digests compared in C where a memoryview compares by content
         # (MicroPython 1.20 and later, CPython); else byte by byte.
         self.quick = memoryview(bytearray(b"ab")) == b"ab" and not memoryview(bytearray(b"ab")) == b"ac"
@@ -111,8 +105,21 @@ class Plan:
     def _blank(self, region, addr, n):
         blank = getattr(region, "blank", None)
         if blank is not None:
-            return blank(addr, n)  # a file region: past its end
+            # A file region: past its end; a chip: read or known erased
+            # by its model (None: not known, compared here).
+            b = blank(addr, n)
+            if b is not None:
+                return b
         p = self.inst.pump
+        if self.ff is None:
+            # Erased bytes as views the sizes of the pump's: a blank range
+            # is told by comparing (no hash).
+            k = min(p.size, _FF)
+            ff = bytearray(k)
+            for i in range(k):
+                ff[i] = 0xFF
+            ffv = memoryview(ff)
+            self.ff = [ffv[:len(v)] for v in p.ladder if len(v) <= k]
         top = len(self.ff) - 1
         while n:
             k = min(p._piece(n, addr), top)

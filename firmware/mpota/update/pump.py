@@ -6,7 +6,8 @@ bytes, all from its start). Every transfer is cut into power-of-two pieces
 aligned to their own size, so every read and hash update gets a
 ready-made view; a piece larger than the region's page is programmed
 page by page, through views made once per page size (a piece aligned to
-its size never starts inside a page): the steady state of the loop
+its size never starts inside a page), or in one call where the chip
+programs whole pages at once (program_pages): the steady state of the loop
 allocates nothing, and reads and hashes go a buffer at a time however
 small the page. A reader that returns less than asked (a short
 read) is handled correctly, at the cost of one view. Bytes that do not
@@ -78,6 +79,8 @@ class Pump:
         self.check = check
         self.w = region.write_size if region else 1
         self.padw = self.padview[:self.w]
+        # A chip that programs several pages in one call (flash/__init__.py).
+        self.many = getattr(region, "program_pages", None) if region else None
         page = region.page_size if region else 0
         if page != self.page:
             self.page = page
@@ -150,8 +153,11 @@ class Pump:
         if self.pages is None or n <= page:
             self.region.program(self.addr, v)
             return
-        pages = self.pages
         a = self.addr
+        if self.many is not None and not n % page:
+            self.many(a, v)
+            return
+        pages = self.pages
         for i in range(n // page):
             self.region.program(a + i * page, pages[i])
         rest = n % page

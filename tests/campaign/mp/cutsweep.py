@@ -97,11 +97,16 @@ def _wire(esp32):
         return False
 
     nor_program = NorFile.program
+    nor_pages = NorFile.program_pages
     nor_erase = NorFile.erase
 
     def program(self, addr, buf):
         self.kind = "program"
         return nor_program(self, addr, buf)
+
+    def program_pages(self, addr, buf):
+        self.kind = "program"  # each page an operation (_op)
+        return nor_pages(self, addr, buf)
 
     def erase(self, addr):
         self.kind = "erase"
@@ -109,6 +114,7 @@ def _wire(esp32):
 
     NorFile._op = nor_op
     NorFile.program = program
+    NorFile.program_pages = program_pages
     NorFile.erase = erase
 
     # State writes, whatever they are made of, are also counted.
