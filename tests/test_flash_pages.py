@@ -143,3 +143,40 @@ emit("outside_region", attempt(lambda: reg.program_pages(8192 - 256, b"\\x00" * 
     assert r["set_back"] == "not-erased" and r["kept"] == 0x0F
     assert r["misaligned"] == "align"
     assert r["outside_region"] == "range"
+
+
+def test_ram_flash_checks_every_program_below_what_it_knows_erased(unix_target):
+    # The RAM flash skips the check above the part of a sector it erased
+    # and has programmed since; below it, and on memory it did not erase
+    # (a new object after a soft reset), a bit set back is refused.
+    r = kit.run(unix_target, """
+from mpota.flash import FlashError
+from mpota.flash.ram import RamFlash
+mem = bytearray(8192)
+fl = RamFlash(mem, 8192, 4096, 256, 1)
+def attempt(fn):
+    try:
+        fn()
+        return "ok"
+    except FlashError as e:
+        return e.reason
+emit("unerased", [attempt(lambda: fl.program(0, b"\\x01")), fl.blank(0, 1)])
+fl.erase(0)
+emit("above", attempt(lambda: fl.program(256, b"\\x0f" * 256)))
+emit("below", attempt(lambda: fl.program(0, b"\\x00" * 256)))
+emit("set_back", attempt(lambda: fl.program(256, b"\\x1f")))
+emit("set_back_pages", attempt(lambda: fl.program_pages(0, b"\\xff" * 512)))
+emit("blank", [fl.blank(0, 256), fl.blank(512, 3584), fl.blank(511, 2), fl.blank(4096, 1)])
+fl.erase(0)
+emit("erased_again", [fl.blank(0, 4096), attempt(lambda: fl.program_pages(0, b"\\x0f" * 512))])
+again = RamFlash(mem, 8192, 4096, 256, 1)
+emit("new_object", [attempt(lambda: again.program_pages(0, b"\\xf0" * 256)),
+                    attempt(lambda: again.program(512, b"\\x01")), again.blank(512, 1),
+                    again.blank(513, 100)])
+""")
+    assert r["unerased"] == ["not-erased", False]
+    assert r["above"] == r["below"] == "ok"
+    assert r["set_back"] == r["set_back_pages"] == "not-erased"
+    assert r["blank"] == [False, True, False, False]
+    assert r["erased_again"] == [True, "ok"]
+    assert r["new_object"] == ["not-erased", "ok", False, True]

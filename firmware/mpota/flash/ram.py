@@ -44,6 +44,11 @@ class RamFlash:
         self._ff = b"\xff" * page_size
         self._ffv = memoryview(self._ff)
         self._ffs = None
+        # Per sector, the offset from which its bytes are known erased
+        # (erased by this object, nothing programmed there since): a
+        # program there needs no check, blank() no comparison. Knowledge
+        # starts empty (the RAM outlives the object: a soft reset).
+        self._clean = [sector_size] * (size // sector_size)
 
     def close(self):
         pass
@@ -58,17 +63,23 @@ class RamFlash:
         check_program(self, addr, n)
         m = self.mem
         dst = m[addr:addr + n]
-        # Onto erased bytes (the usual case) any bits may be cleared: one
-        # comparison (a memoryview compares by content) instead of a loop.
-        if not dst == (self._ffv if n == self.page_size else self._ffv[:n]):
-            for i in range(n):
-                if buf[i] & ~dst[i] & 0xFF:
-                    raise FlashError("not-erased")
+        s = self.sector_size
+        i = addr // s
+        if addr - i * s < self._clean[i]:
+            # Onto erased bytes (the usual case) any bits may be cleared:
+            # one comparison (a memoryview compares by content) instead
+            # of a loop.
+            if not dst == (self._ffv if n == self.page_size else self._ffv[:n]):
+                for j in range(n):
+                    if buf[j] & ~dst[j] & 0xFF:
+                        raise FlashError("not-erased")
         dst[:] = buf
+        self._mark(addr, n)
 
     def program_pages(self, addr, buf):
         """Whole pages from a page boundary, as program() page by page:
-        the bytes under them checked a sector at a time, one copy."""
+        the bytes under them checked (where not known erased) a sector at
+        a time, one copy."""
         n = len(buf)
         ps = self.page_size
         check_range(self.size, addr, n)
@@ -82,18 +93,44 @@ class RamFlash:
         # Through a view: storing into a slice of the memoryview itself
         # copies byte by byte on MicroPython.
         m[addr:addr + n][:] = buf
+        self._mark(addr, n)
+
+    def _mark(self, addr, n):
+        # Bytes up to addr + n may be programmed now.
+        s = self.sector_size
+        clean = self._clean
+        end = addr + n
+        while addr < end:
+            i = addr // s
+            top = end - i * s
+            if top > s:
+                top = s
+            if clean[i] < top:
+                clean[i] = top
+            addr = (i + 1) * s
 
     def blank(self, addr, n):
-        """True if the n bytes at addr are all erased (compared a sector
-        at a time)."""
+        """True if the n bytes at addr are all erased: known, or compared
+        a sector at a time."""
         check_range(self.size, addr, n)
-        ff = self._sector()
-        s = len(ff)
+        s = self.sector_size
+        clean = self._clean
         m = self.mem
+        ff = None
         while n:
-            k = s if n >= s else n
-            if not m[addr:addr + k] == (ff if k == s else ff[:k]):
-                return False
+            i = addr // s
+            off = addr - i * s
+            k = s - off
+            if k > n:
+                k = n
+            j = clean[i] - off  # bytes below the known-erased part
+            if j > 0:
+                if j > k:
+                    j = k
+                if ff is None:
+                    ff = self._sector()
+                if not m[addr:addr + j] == (ff if j == s else ff[:j]):
+                    return False
             addr += k
             n -= k
         return True
@@ -109,6 +146,7 @@ class RamFlash:
         s = self.sector_size
         check_erase(self, addr)
         self.mem[addr:addr + s][:] = self._sector()
+        self._clean[addr // s] = 0
 
     def erase_all(self):
         """Erase every sector: a fresh chip, as provisioning wants it."""
