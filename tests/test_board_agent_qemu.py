@@ -184,6 +184,36 @@ def test_a_bank_the_emulator_cannot_reboot_into_is_refused_at_provision(board, w
     assert board.json("status")["bank"] == "flash"
 
 
+def test_encrypted_bundle_installs_on_the_emulated_board_with_its_own_key(board, work):
+    # The board provisioned again with an X25519 key of its own: the push
+    # of a bundle encrypted for it installs (the firmware's C module for
+    # X25519, its cryptolib for AES), one for another key is refused
+    # before anything is written, and status never shows the key.
+    from mpota_host import seal
+
+    key, other = work / "qemu-board", work / "qemu-other"
+    for k in (key, other):
+        seal.write_pair(str(k), True)
+    proc = board.run("provision", "--root", kit.root(work), "--device-class", kit.DEVICE_CLASS,
+                     "--bank", "flash", "--ram-flash", RAM_FLASH, "--slot-size", "65536",
+                     "--decrypt-key", str(key) + ".key", "--force")
+    assert proc.returncode == 0, proc.stderr
+    me = seal.load_public(str(key) + ".pub")
+    sealed = kit.app(work, "sealed1", 1, 16000, encrypt_for=[me], compress="deflate")
+    refused = kit.app(work, "sealed-other", 1, 16000, encrypt_for=[seal.load_public(str(other) + ".pub")])
+    proc = board.run("push", refused)
+    assert (proc.returncode, proc.stderr) == (1, "mpota: the board refused the bundle: not-for-device\n")
+    assert board.json("status")["download"] is None
+    rep = board.json("push", sealed)
+    assert rep["outcome"] == "installed" and rep["fetched"] == len(kit.chunk_names(sealed))
+    boot = board.json("reboot")
+    assert "mpota: boot: trial of version 1" in boot["boot"]
+    assert board.json("confirm") == {"confirmed": True, "version": 1}
+    st = board.json("status")
+    assert st["decrypt_keys"] == [seal.recipient_id(me)]
+    assert seal.load_private(str(key) + ".key").hex() not in json.dumps(st)
+
+
 def test_hil_example_passes_on_the_emulated_board_through_the_plugin(board, tmp_path):
     # docs/examples/test_hil.py as a user runs it, with mpota's pytest
     # plugin; its fresh board is provisioned with the plugin's own root,
