@@ -19,7 +19,9 @@ from micropython import const
 REUSE = const(0)
 COPY = const(1)
 FETCH = const(2)
-_WINDOW = const(256)  # chunks planned at once: at most one request per window
+# Chunks planned at once (up to 6 bytes each, no more than the image has):
+# at most one request per window, 4 MiB of 4 KB chunks.
+_WINDOW = const(1024)
 _FF = const(1024)  # erased bytes compared at once
 
 
