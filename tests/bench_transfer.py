@@ -375,6 +375,10 @@ from mpota.source import SourceError
 from mpota.source.local import LocalSource
 from mpota.update.install import Install
 from mpota.sha256 import sha256
+# What the install imports when it needs it, imported now: a board runs
+# the agent frozen, compiled in advance, and the clock below is for the
+# install, not for the compiler.
+import mpota.update.plan, mpota.update.runs
 class _R:
     def __init__(self, mv, pos, end):
         self.mv, self.pos, self.end = mv, pos, end
