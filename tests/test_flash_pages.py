@@ -168,7 +168,9 @@ emit("set_back", attempt(lambda: fl.program(256, b"\\x1f")))
 emit("set_back_pages", attempt(lambda: fl.program_pages(0, b"\\xff" * 512)))
 emit("blank", [fl.blank(0, 256), fl.blank(512, 3584), fl.blank(511, 2), fl.blank(4096, 1)])
 fl.erase(0)
-emit("erased_again", [fl.blank(0, 4096), attempt(lambda: fl.program_pages(0, b"\\x0f" * 512))])
+emit("erased_again", [fl.blank(0, 4096), attempt(lambda: fl.program_pages(0, b"\\x0f" * 512)),
+                      attempt(lambda: fl.program_pages(256, b"\\x1f" * 256)),
+                      attempt(lambda: fl.program_pages(1024, b"\\x1f" * 256))])
 again = RamFlash(mem, 8192, 4096, 256, 1)
 emit("new_object", [attempt(lambda: again.program_pages(0, b"\\xf0" * 256)),
                     attempt(lambda: again.program(512, b"\\x01")), again.blank(512, 1),
@@ -178,5 +180,5 @@ emit("new_object", [attempt(lambda: again.program_pages(0, b"\\xf0" * 256)),
     assert r["above"] == r["below"] == "ok"
     assert r["set_back"] == r["set_back_pages"] == "not-erased"
     assert r["blank"] == [False, True, False, False]
-    assert r["erased_again"] == [True, "ok"]
+    assert r["erased_again"] == [True, "ok", "not-erased", "ok"]
     assert r["new_object"] == ["not-erased", "ok", False, True]

@@ -49,6 +49,7 @@ class Pump:
             ladder.append(mv[:k])
             k <<= 1
         self.ladder = ladder
+        self.top = len(ladder[-1])
         self.size = size
         self.pad = bytearray(pad_size)
         self.padview = memoryview(self.pad)
@@ -134,7 +135,12 @@ class Pump:
         w = self.w
         if self.fill or left < w:
             return self._byte(reader)
-        v = self.ladder[self._piece(left, self.addr)]
+        a = self.addr
+        top = self.top
+        if left >= top and not a & (top - 1):
+            v = self.ladder[-1]  # the largest piece (the usual case)
+        else:
+            v = self.ladder[self._piece(left, a)]
         got = reader.readinto(v)
         if not got:
             return False
