@@ -44,6 +44,9 @@ class Plan:
         if self.rec:
             self.rec.plan(self, w)
         self.ff = None  # made by _blank when first needed
+        # The two regions' blank() (a file region, a chip), looked up
+        # once rather than as a new bound method at every chunk.
+        self.blanks = (getattr(inst.slot, "blank", None), getattr(inst.running, "blank", None))
         # Digests compared in C where a memoryview compares by content
         # (MicroPython 1.20 and later, CPython); else byte by byte.
         self.quick = memoryview(bytearray(b"ab")) == b"ab" and not memoryview(bytearray(b"ab")) == b"ac"
@@ -105,13 +108,25 @@ class Plan:
         return h.digest()
 
     def _blank(self, region, addr, n):
-        blank = getattr(region, "blank", None)
+        # Few locals: a call of a function with a large frame allocates
+        # its state on the heap (MicroPython), and this runs twice a chunk.
+        inst = self.inst
+        if region is inst.slot:
+            blank = self.blanks[0]
+        elif region is inst.running:
+            blank = self.blanks[1]
+        else:
+            blank = getattr(region, "blank", None)
         if blank is not None:
             # A file region: past its end; a chip: read or known erased
             # by its model (None: not known, compared here).
             b = blank(addr, n)
             if b is not None:
                 return b
+        return self._compare(region, addr, n)
+
+    def _compare(self, region, addr, n):
+        # True if region[addr:addr + n] reads as erased bytes.
         p = self.inst.pump
         if self.ff is None:
             # Erased bytes as views the sizes of the pump's: a blank range
