@@ -59,6 +59,8 @@ class Pump:
         # Tests set hold = (micropython.heap_lock, micropython.heap_unlock)
         # to prove the loop allocates nothing.
         self.hold = None
+        self.region = None
+        self.w = 0
         self.start(None, 0, 0, None)
 
     def _piece(self, left, addr):
@@ -72,12 +74,20 @@ class Pump:
 
     def start(self, region, addr, n, check):
         """Prepare to move n bytes into region at addr, feeding check."""
-        self.region = region
+        if region is not self.region or self.w == 0:
+            self._region(region)
         self.addr = addr
         self.n = n
         self.done = 0
         self.fill = 0
         self.check = check
+        for i in range(self.w):
+            self.pad[i] = 0xFF
+
+    def _region(self, region):
+        # What depends on the region only: made again when it changes,
+        # not for every chunk.
+        self.region = region
         self.w = region.write_size if region else 1
         self.padw = self.padview[:self.w]
         # A chip that programs several pages in one call (flash/__init__.py).
@@ -87,8 +97,6 @@ class Pump:
             self.page = page
             mv = memoryview(self.buf)
             self.pages = [mv[i:i + page] for i in range(0, self.size, page)] if 0 < page < self.size else None
-        for i in range(self.w):
-            self.pad[i] = 0xFF
 
     def scan(self, region, addr, n, check):
         """Feed region[addr:addr + n] into check (reads only)."""
