@@ -10,7 +10,8 @@
 # ed25519 C module in its firmware.
 
 options.defaults(serial=True, network=True, appdir=True, esp32=False, rp2=False,
-                 fallback=False, devtools=False, rollout=True, circuitpython=False)
+                 fallback=False, devtools=False, rollout=True, circuitpython=False,
+                 encryption=True)
 
 CORE = (
     "__init__.py", "errors.py", "crc32.py", "sha256.py", "clock.py", "device.py", "provision.py", "trial.py",
@@ -46,6 +47,9 @@ PARTS = {
     # the dualbank firmware slots, deflate through zlib.decompress. Its
     # boards take the agent as files; this part is for completeness.
     "circuitpython": ("source/poolconn.py", "slots/dualbank.py", "bundle/oneshot.py"),
+    # Encrypted bundles (docs/FORMAT.md, "Encryption"): the key unwrap and
+    # the chunk cipher. Without it a board refuses them as unknown-cipher.
+    "encryption": ("update/sealed.py", "crypto/aes.py", "crypto/hkdf.py", "crypto/x25519.py"),
     # Staged rollouts from a static repository (docs/ROLLOUT.md).
     "rollout": ("bundle/rollout.py", "rollout/__init__.py", "rollout/cohort.py",
                 "rollout/poll.py"),

@@ -95,6 +95,10 @@ OPTIONAL = {
     # Reached only on CircuitPython (bank "dualbank", socketpool, zlib).
     "mpota.slots.dualbank": "circuitpython", "mpota.source.poolconn": "circuitpython",
     "mpota.bundle.oneshot": "circuitpython",
+    # Imported only for an encrypted bundle (a board without them refuses
+    # it as unknown-cipher).
+    "mpota.update.sealed": "encryption", "mpota.crypto.aes": "encryption",
+    "mpota.crypto.hkdf": "encryption", "mpota.crypto.x25519": "encryption",
 }
 # What each board's own configuration reaches: its bank, its source, and
 # bring-up over serial.
@@ -140,10 +144,10 @@ def _imports(path):
 def test_the_parts_together_are_exactly_the_agents_source_tree(tmp_path):
     every = tmp_path / "every.py"
     every.write_text('include({!r}, serial=True, network=True, appdir=True, esp32=True, '
-                     'rp2=True, fallback=True, devtools=True, circuitpython=True)\n'.format(str(ROOT / "firmware" / "manifest.py")))
+                     'rp2=True, fallback=True, devtools=True, circuitpython=True, encryption=True)\n'.format(str(ROOT / "firmware" / "manifest.py")))
     assert _agent(_Manifest("RPI_PICO", every).files) == _tree()
     core = tmp_path / "core.py"
-    core.write_text('include({!r}, serial=False, network=False, appdir=False)\n'.format(
+    core.write_text('include({!r}, serial=False, network=False, appdir=False, encryption=False)\n'.format(
         str(ROOT / "firmware" / "manifest.py")))
     left_out = {_module(p) for p in _tree() - _agent(_Manifest("RPI_PICO", core).files)}
     # No optional module is in the core: every part can be left out.

@@ -15,7 +15,7 @@ works in place, block-aligned, and allocates nothing on MicroPython.
 
 import sys
 
-_kind = []  # the implementation found, looked up once
+_kind = []  # type: list  # the implementation found, looked up once
 
 
 def kind():
@@ -49,28 +49,30 @@ def available():
     return kind() is not None
 
 
+def _ops(k, key, iv_key):
+    # (ECB encrypt, CBC decrypt) as (src, dst) calls; CPython's CBC is made
+    # per chunk (begin()).
+    if k == "cryptolib":
+        import cryptolib
+
+        return cryptolib.aes(iv_key, 1).encrypt, cryptolib.aes(key, 2, bytes(16)).decrypt
+    if k == "aesio":
+        import aesio
+
+        return (aesio.AES(iv_key, aesio.MODE_ECB).encrypt_into,
+                aesio.AES(key, aesio.MODE_CBC, bytes(16)).decrypt_into)
+    if k == "cpython":
+        return _HostEcb(bytes(iv_key)), None
+    raise ValueError("no AES")
+
+
 class ChunkCipher:
     def __init__(self, key, iv_key):
         self.seed = bytearray(16)
         self.iv = bytearray(16)
         self.junk = bytearray(16)
-        k = kind()
-        if k == "cryptolib":
-            import cryptolib
-
-            self.ecb = cryptolib.aes(iv_key, 1).encrypt
-            self.cbc = cryptolib.aes(key, 2, bytes(16)).decrypt
-        elif k == "aesio":
-            import aesio
-
-            self.ecb = aesio.AES(iv_key, aesio.MODE_ECB).encrypt_into
-            self.cbc = aesio.AES(key, aesio.MODE_CBC, bytes(16)).decrypt_into
-        elif k == "cpython":
-            self.key = bytes(key)
-            self.ecb = _Host(bytes(iv_key)).ecb
-            self.cbc = None
-        else:
-            raise ValueError("no AES")
+        self.key = bytes(key)
+        self.ecb, self.cbc = _ops(kind(), key, iv_key)
 
     def begin(self, raw_sha):
         """Start a chunk whose raw SHA-256 is raw_sha."""
@@ -79,7 +81,7 @@ class ChunkCipher:
             seed[i] = raw_sha[i]
         self.ecb(seed, self.iv)
         if kind() == "cpython":
-            self.cbc = _Host(self.key, bytes(self.iv)).cbc
+            self.cbc = _HostCbc(self.key, bytes(self.iv))
         else:
             # CBC decrypts each block with the ciphertext block before it
             # as its chaining value: decrypting the IV as if it were a
@@ -93,17 +95,22 @@ class ChunkCipher:
         self.cbc(buf, buf)
 
 
-class _Host:
-    # CPython: the same two operations through the cryptography package.
-    def __init__(self, key, iv=None):
+class _HostEcb:
+    # CPython (host tools, tests): through the cryptography package.
+    def __init__(self, key):
         from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-        mode = modes.CBC(iv) if iv is not None else modes.ECB()
-        self.enc = Cipher(algorithms.AES(key), mode).encryptor() if iv is None else None
-        self.dec = Cipher(algorithms.AES(key), mode).decryptor() if iv is not None else None
+        self.op = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
 
-    def ecb(self, src, dst):
-        dst[:] = self.enc.update(bytes(src))
+    def __call__(self, src, dst):
+        dst[:] = self.op.update(bytes(src))
 
-    def cbc(self, src, dst):
-        dst[:] = self.dec.update(bytes(src))
+
+class _HostCbc:
+    def __init__(self, key, iv):
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+        self.op = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
+
+    def __call__(self, src, dst):
+        dst[:] = self.op.update(bytes(src))

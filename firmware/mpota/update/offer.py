@@ -60,9 +60,13 @@ def manifest(dev, src, st, persist):
                 # without zlib): refused before anything is downloaded.
                 raise BundleError("unknown-codec")
         if m.suite:
-            from ..crypto import aes
-            from .sealed import device_keys
-
+            try:
+                from ..crypto import aes
+                from .sealed import device_keys
+            except ImportError:
+                # A firmware that froze the agent without its encryption
+                # part (firmware/manifest.py).
+                raise BundleError("unknown-cipher")
             if not aes.available():
                 # AES this board lacks: refused before any download.
                 raise BundleError("unknown-cipher")
