@@ -19,8 +19,10 @@ from agent import heap_min, kit
 DOCUMENTED = 144 * 1024
 DOCUMENTED_MPY = 136 * 1024
 # The same over HTTPS from `mpota serve` with its CA pinned: every probe
-# from 264 KB on succeeded (a 40 KB TLS context of it), documented with room.
-DOCUMENTED_HTTPS = 272 * 1024
+# from 264 KB on succeeded (a 40 KB TLS context of it), documented with room;
+# on 2026-12-07, from 274 KB on (the plan's larger window, the table check's
+# one comparison), so 282 KB.
+DOCUMENTED_HTTPS = 282 * 1024
 
 
 @pytest.fixture(scope="module")

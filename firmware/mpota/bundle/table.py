@@ -43,11 +43,15 @@ class Expect:
     def finish(self):
         if self.left:
             raise BundleError(self.short)
-        if not same(self.h.digest(), self.want):
+        d = self.h.digest()
+        if not (self.want == d if _QUICK and isinstance(self.want, memoryview) else same(d, self.want)):
             raise BundleError("hash-mismatch")
 
 
-def _problem(m, i, b, off):
+_QUICK = memoryview(bytearray(b"ab")) == b"ab" and not memoryview(bytearray(b"ab")) == b"ac"
+
+
+def _problem(m, i, b, off, stored_sha=None, raw_sha=None):
     # The reason the entry for chunk i at b[off:off + ENTRY_SIZE] is
     # unacceptable for manifest m, or None. Reads in place: no allocation.
     if not 0 <= i < m.chunk_count():
@@ -74,9 +78,14 @@ def _problem(m, i, b, off):
         # Stored as is: the two lengths and the two hashes must agree.
         if stored != raw:
             return "malformed"
-        for k in range(F.HASH_SIZE):
-            if b[off + F.E_STORED_SHA + k] != b[off + F.E_RAW_SHA + k]:
+        if stored_sha is not None and _QUICK:
+            # The entry's own views: one comparison, nothing allocated.
+            if not stored_sha == raw_sha:
                 return "malformed"
+        else:
+            for k in range(F.HASH_SIZE):
+                if b[off + F.E_STORED_SHA + k] != b[off + F.E_RAW_SHA + k]:
+                    return "malformed"
     elif codec == F.CODEC_DEFLATE:
         if not m.window_bits or stored < 1 or stored > raw:
             return "malformed"
@@ -102,7 +111,7 @@ class Entry:
         self.raw_len = 0
 
     def load(self, m, i):
-        reason = _problem(m, i, self.buf, 0)
+        reason = _problem(m, i, self.buf, 0, self.stored_sha, self.raw_sha)
         if reason:
             raise BundleError(reason)
         self.codec = self.buf[F.E_CODEC]
@@ -128,7 +137,10 @@ class TableCheck:
         self.first_problem = None
 
     def _one(self, b, off):
-        reason = _problem(self.m, self.index, b, off)
+        mv = memoryview(b)
+        reason = _problem(self.m, self.index, b, off,
+                          mv[off + F.E_STORED_SHA:off + F.E_STORED_SHA + F.HASH_SIZE],
+                          mv[off + F.E_RAW_SHA:off + F.E_RAW_SHA + F.HASH_SIZE])
         if reason and not self.first_problem:
             self.first_problem = reason
         self.stored_total += F.uint(b, off + F.E_STORED_LEN, 4)

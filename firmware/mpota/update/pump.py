@@ -59,8 +59,7 @@ class Pump:
         # Tests set hold = (micropython.heap_lock, micropython.heap_unlock)
         # to prove the loop allocates nothing.
         self.hold = None
-        self.region = None
-        self.w = 0
+        self._region(None)
         self.start(None, 0, 0, None)
 
     def _piece(self, left, addr):
