@@ -51,23 +51,8 @@ def _sha(data):
     return hashlib.sha256(data).hexdigest()
 
 
-_SLOT_SHA = """
-import hashlib
-def slot_sha(i, n):
-    h = hashlib.sha256()
-    b = bytearray(1024)
-    r = dev.bank.regions[i]
-    for a in range(0, n, 1024):
-        k = min(1024, n - a)
-        v = memoryview(b)[:k]
-        r.read(a, v)
-        h.update(v)
-    return "".join("{:02x}".format(x) for x in h.digest())
-"""
-
-
 def test_full_update_trial_boot_and_confirm(unix_target, tmp_path, bundles):
-    r = kit.run(unix_target, _start(tmp_path, bundles) + _SLOT_SHA + """
+    r = kit.run(unix_target, _start(tmp_path, bundles) + """
 emit("before", state(dev))
 emit("install", report(Install(dev, LocalSource({v2!r})).run()))
 emit("pending", state(dev))
@@ -77,8 +62,8 @@ emit("confirm", trial.confirm(dev))
 emit("after", state(dev))
 b = trial.boot(dev)
 emit("boot2", [b.slot, b.version, b.trial])
-emit("slot1", slot_sha(1, {n}))
-emit("slot0", slot_sha(0, {n}))
+emit("slot1", slot_sha(dev, 1, {n}))
+emit("slot0", slot_sha(dev, 0, {n}))
 """.format(v2=str(bundles["v2"]), n=len(IMG2)))
     assert r["before"]["active"] == 0 and r["before"]["min_counter"] == 2
     assert r["install"]["outcome"] == "installed" and r["install"]["slot"] == 1
@@ -201,12 +186,12 @@ def attacks(unix_target, tmp_path_factory, bundles):
         else:
             paths[name] = str(_tamper(bundles["new"], d / name, how))
     base = d / "dev"
-    code = _start(d, bundles) + _SLOT_SHA + """
+    code = _start(d, bundles) + """
 results = {{}}
 for name, path in {paths!r}.items():
     results[name] = outcome(lambda: Install(dev, LocalSource(path)).run().outcome)
     st = dev.load()
-    results[name + "/untouched"] = [st.active, st.trial, slot_sha(0, {n})]
+    results[name + "/untouched"] = [st.active, st.trial, slot_sha(dev, 0, {n})]
 emit("results", results)
 emit("state", state(dev))
 """.format(paths=paths, n=len(IMG1))
@@ -374,7 +359,7 @@ emit("old_key", outcome(lambda: Install(dev, LocalSource({old!r})).run().outcome
 def test_power_cut_during_install_keeps_the_old_image_and_a_retry_completes(
         unix_target, tmp_path, bundles):
     # A bounded sample of the fault campaign (issue 5 runs every operation).
-    r = kit.run(unix_target, _start(tmp_path, bundles) + _SLOT_SHA + """
+    r = kit.run(unix_target, _start(tmp_path, bundles) + """
 from mpota.flash.nor import PowerCut
 dev.close()
 with open({base!r} + "/flash", "rb") as fh:
@@ -400,13 +385,13 @@ for k in range(12):
     dev = device({base!r})
     b = trial.boot(dev)
     cases += 1
-    if b.trial or b.slot != 0 or slot_sha(0, {n1}) != {sha1!r}:
+    if b.trial or b.slot != 0 or slot_sha(dev, 0, {n1}) != {sha1!r}:
         bad.append([n, "boot", b.slot, b.trial])
     st = dev.load()
     if st.min_counter != 2:
         bad.append([n, "counter", st.min_counter])
     rep = Install(dev, LocalSource({new!r})).run()
-    if rep.outcome != "installed" or slot_sha(1, {n2}) != {sha2!r}:
+    if rep.outcome != "installed" or slot_sha(dev, 1, {n2}) != {sha2!r}:
         bad.append([n, "retry", rep.outcome])
     if rep.fetched + rep.copied + rep.reused != 40:
         bad.append([n, "count", rep.fetched, rep.copied, rep.reused])

@@ -187,18 +187,6 @@ def attempt(bundle):
 def progress():
     st = dev.load()
     return [st.p_units, st.p_fetched, st.p_copied, st.p_slot]
-""" + """
-import hashlib
-def slot_sha(i, n):
-    h = hashlib.sha256()
-    b = bytearray(1024)
-    r = dev.bank.regions[i]
-    for a in range(0, n, 1024):
-        k = min(1024, n - a)
-        v = memoryview(b)[:k]
-        r.read(a, v)
-        h.update(v)
-    return "".join("{{:02x}}".format(x) for x in h.digest())
 """
 
 
@@ -212,7 +200,7 @@ def _start(tmp_path, bundles, keys=("device.key",)):
 def test_encrypted_update_installs_fetching_only_the_changed_chunks(unix_target, tmp_path, bundles, which):
     r = kit.run(unix_target, _start(tmp_path, bundles) + """
 emit("install", attempt({b!r}))
-emit("slot1", slot_sha(1, {n}))
+emit("slot1", slot_sha(dev, 1, {n}))
 b = trial.boot(dev)
 emit("boot", [b.slot, b.version, b.trial])
 """.format(b=str(bundles[which]), n=len(IMG2)))
@@ -228,16 +216,16 @@ emit("boot", [b.slot, b.version, b.trial])
 def test_a_class_key_decrypts_an_image_whose_last_chunk_is_not_whole_blocks(unix_target, tmp_path, bundles):
     r = kit.run(unix_target, _start(tmp_path, bundles, keys=("device.key", "class.key")) + """
 emit("install", attempt({b!r}))
-emit("slot1", slot_sha(1, {n}))
+emit("slot1", slot_sha(dev, 1, {n}))
 """.format(b=str(bundles["odd"]), n=len(IMG_ODD)))
     assert r["install"]["outcome"] == "installed" and r["install"]["fetched"] == 40
     assert r["slot1"] == hashlib.sha256(IMG_ODD).hexdigest()
 
 
 _REFUSED = """
-before = [slot_sha(1, 65536), progress()]
+before = [slot_sha(dev, 1, 65536), progress()]
 emit("result", attempt({b!r}))
-emit("unchanged", [slot_sha(1, 65536), progress()] == before)
+emit("unchanged", [slot_sha(dev, 1, 65536), progress()] == before)
 emit("last", dev.load().last())
 """
 
@@ -323,7 +311,7 @@ try:
 except Exception as e:
     emit("first", getattr(e, "reason", repr(e)))
 emit("second", report(Install(dev, LocalSource({b!r})).run()))
-emit("slot1", slot_sha(1, {n}))
+emit("slot1", slot_sha(dev, 1, {n}))
 """.format(b=str(bundles["v2ez"]), n=len(IMG2)))
     assert r["first"] in ("closed", "truncated-chunk")
     assert r["second"]["outcome"] == "installed"

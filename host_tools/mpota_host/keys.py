@@ -65,14 +65,21 @@ def _terminal():
         return False
 
 
-def write_keypair(name, passphrase, force):
-    """Create NAME.key and NAME.pub; return (key path, pub path, public raw)."""
+def pair_paths(name, force):
+    """NAME.key and NAME.pub, refused if either is a directory or (unless
+    force) exists."""
     key_path, pub_path = name + ".key", name + ".pub"
     for path in (key_path, pub_path):
         if os.path.isdir(path):
             raise CommandError("{} is a directory".format(path))
         if os.path.exists(path) and not force:
             raise CommandError("{} exists (use --force to replace it)".format(path))
+    return key_path, pub_path
+
+
+def write_keypair(name, passphrase, force):
+    """Create NAME.key and NAME.pub; return (key path, pub path, public raw)."""
+    key_path, pub_path = pair_paths(name, force)
     key = Ed25519PrivateKey.generate()
     encryption = (serialization.BestAvailableEncryption(passphrase) if passphrase
                   else serialization.NoEncryption())

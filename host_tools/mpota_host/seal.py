@@ -20,7 +20,7 @@ from mpota.update import sealed
 
 from . import files
 from .errors import CommandError
-from .keys import pem_label
+from .keys import pair_paths, pem_label
 
 
 def recipient_id(public_raw):
@@ -31,12 +31,7 @@ def write_pair(name, force, raw=False):
     """NAME.key (PKCS#8 PEM, or with raw the 32 bytes a device's
     decrypt_keys file holds; mode 0600) and NAME.pub (SubjectPublicKeyInfo
     PEM). Returns (key path, pub path, public raw)."""
-    key_path, pub_path = name + ".key", name + ".pub"
-    for path in (key_path, pub_path):
-        if os.path.isdir(path):
-            raise CommandError("{} is a directory".format(path))
-        if os.path.exists(path) and not force:
-            raise CommandError("{} exists (use --force to replace it)".format(path))
+    key_path, pub_path = pair_paths(name, force)
     key = X25519PrivateKey.generate()
     if raw:
         data = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,

@@ -36,6 +36,20 @@ def device(base, **kw):
     return D.use(D.Device(config(base, **kw), base))
 
 
+def slot_sha(dev, i, n):
+    """SHA-256 (hex) of the first n bytes of slot i."""
+    import hashlib
+
+    h = hashlib.sha256()
+    b = bytearray(1024)
+    r = dev.bank.regions[i]
+    for a in range(0, n, 1024):
+        v = memoryview(b)[:min(1024, n - a)]
+        r.read(a, v)
+        h.update(v)
+    return "".join("{:02x}".format(x) for x in h.digest())
+
+
 def root_doc(path):
     with open(path, "rb") as f:
         return f.read()

@@ -11,11 +11,9 @@
 # the harness bounds), the milliseconds (a figure only), the state, and
 # the SHA-256 of both slots.
 
-import binascii
 import gc
-import hashlib
 
-from agentkit import emit, provision
+from agentkit import emit, provision, slot_sha
 from mpota.bundle.error import BundleError
 from mpota.device import Device
 from mpota.errors import AgentError
@@ -23,17 +21,6 @@ from mpota.source import SourceError
 from mpota.source.http import HttpSource
 from mpota.source.netconn import ticks_diff, ticks_ms
 from mpota.update.install import Install
-
-
-def slot_sha(dev, i, n):
-    h = hashlib.sha256()
-    buf = bytearray(512)
-    r = dev.bank.regions[i]
-    for a in range(0, n, 512):
-        v = memoryview(buf)[:min(512, n - a)]
-        r.read(a, v)
-        h.update(v)
-    return binascii.hexlify(h.digest()).decode()
 
 
 class _Counted:
