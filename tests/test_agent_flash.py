@@ -17,14 +17,6 @@ except OSError:
     pass
 fl = NorFile({path!r}, 4 * 4096, 4096, 256, {write})
 
-def attempt(fn):
-    try:
-        fn()
-        return "ok"
-    except FlashError as e:
-        return e.reason
-    except PowerCut:
-        return "power-cut"
 
 def peek(addr, n):
     b = bytearray(n)

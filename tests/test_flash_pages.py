@@ -20,14 +20,6 @@ def fresh(path):
         pass
     return NorFile(path, 4 * 4096, 4096, 256, {write})
 
-def attempt(fn):
-    try:
-        fn()
-        return "ok"
-    except FlashError as e:
-        return e.reason
-    except PowerCut:
-        return "power-cut"
 
 def image(path):
     with open(path, "rb") as f:
@@ -119,12 +111,6 @@ from mpota.flash.ram import RamFlash
 from mpota.flash.region import Region
 fl = RamFlash(bytearray(16384), 16384, 4096, 256, 1)
 fl.erase_all()
-def attempt(fn):
-    try:
-        fn()
-        return "ok"
-    except FlashError as e:
-        return e.reason
 reg = Region(fl, 4096, 8192)
 emit("blank", [reg.blank(0, 8192), fl.blank(0, 16384)])
 emit("pages", attempt(lambda: reg.program_pages(0, b"\\x0f" * 512)))
@@ -154,12 +140,6 @@ from mpota.flash import FlashError
 from mpota.flash.ram import RamFlash
 mem = bytearray(8192)
 fl = RamFlash(mem, 8192, 4096, 256, 1)
-def attempt(fn):
-    try:
-        fn()
-        return "ok"
-    except FlashError as e:
-        return e.reason
 emit("unerased", [attempt(lambda: fl.program(0, b"\\x01")), fl.blank(0, 1)])
 fl.erase(0)
 emit("above", attempt(lambda: fl.program(256, b"\\x0f" * 256)))

@@ -134,6 +134,20 @@ def emit(name, value):
     print("RESULT", name, json.dumps(value))
 
 
+def attempt(fn):
+    """Run fn() on a flash: "ok", the FlashError's reason, or "power-cut"."""
+    from mpota.flash import FlashError
+    from mpota.flash.nor import PowerCut
+
+    try:
+        fn()
+        return "ok"
+    except FlashError as e:
+        return e.reason
+    except PowerCut:
+        return "power-cut"
+
+
 def outcome(fn):
     """Run fn(); its value, or the refusal's reason code."""
     from mpota.bundle.error import BundleError
