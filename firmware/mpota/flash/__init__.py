@@ -49,6 +49,13 @@ def check_range(size, addr, n):
         raise FlashError("range")
 
 
+def check_pages(flash, addr, n):
+    """Whole pages from a page boundary (program_pages)."""
+    check_range(flash.size, addr, n)
+    if addr % flash.page_size or n % flash.page_size:
+        raise FlashError("align")
+
+
 def check_program(flash, addr, n):
     """Whole write units, inside one page."""
     check_range(flash.size, addr, n)

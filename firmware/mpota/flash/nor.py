@@ -11,7 +11,7 @@ cut the chip stays dead, like a board without power: reopen the file to
 "reboot".
 """
 
-from . import FlashError, check_erase, check_geometry, check_program, check_range
+from . import FlashError, check_erase, check_geometry, check_pages, check_program, check_range
 
 from micropython import const
 
@@ -136,9 +136,7 @@ class NorFile:
         one write for the pages a cut leaves alone."""
         n = len(buf)
         ps = self.page_size
-        check_range(self.size, addr, n)
-        if addr % ps or n % ps:
-            raise FlashError("align")
+        check_pages(self, addr, n)
         f = self._f
         first = addr // ps
         pages = n // ps

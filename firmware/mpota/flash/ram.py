@@ -15,7 +15,7 @@ real chip. Memory a fresh emulator hands out reads 0x00, not erased:
 `mpota device provision` erases the whole chip first.
 """
 
-from . import FlashError, check_erase, check_geometry, check_program, check_range
+from . import FlashError, check_erase, check_geometry, check_pages, check_program, check_range
 
 from micropython import const
 
@@ -82,9 +82,7 @@ class RamFlash:
         a time, one copy."""
         n = len(buf)
         ps = self.page_size
-        check_range(self.size, addr, n)
-        if addr % ps or n % ps:
-            raise FlashError("align")
+        check_pages(self, addr, n)
         m = self.mem
         s = self.sector_size
         i = addr // s
